@@ -26,8 +26,8 @@ from shaping.interop.rllib import PPOSettings, RLlibLearners, RLlibPolicy
 @dataclass(frozen=True)
 class RLlibPPOConfig:
     lr: float = field(3e-3, check=positive, doc="Adam learning rate of RLlib's PPO learner")
-    num_epochs: int = field(2, check=positive, doc="passes over each iteration's episodes")
-    minibatch_size: int = field(3200, check=positive, doc="time steps per minibatch and seed")
+    num_epochs: int = field(1, check=positive, doc="passes over each iteration's episodes")
+    minibatch_size: int = field(1600, check=positive, doc="time steps per minibatch and seed")
     clip_param: float = field(0.3, check=positive, doc="PPO clip ε")
     vf_clip_param: float = field(10.0, check=positive, doc="clip of the value loss")
     lambda_: float = field(0.95, check=in_range(0.0, 1.0), doc="GAE λ")
@@ -56,6 +56,7 @@ class RLlibPPO(Algorithm):
 
     Config = RLlibPPOConfig
     assumptions = ("RLlib PPO on its own sampled episodes; opponent treated as the environment",)
+    source_modules = ("shaping.interop.rllib", "shaping.interop.episode")
 
     def supports(self, game: Game) -> str | None:
         try:

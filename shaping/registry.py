@@ -188,7 +188,11 @@ class AlgorithmEntry:
 
     def source_files(self) -> list[Path]:
         """Files whose content defines this algorithm's behaviour (for cache keys)."""
-        return [Path(inspect.getfile(self.cls))]
+        modules = getattr(self.cls, "source_modules", ())
+        return [
+            Path(inspect.getfile(self.cls)),
+            *(Path(inspect.getfile(importlib.import_module(name))) for name in modules),
+        ]
 
 
 class Registry:

@@ -111,8 +111,8 @@ def strategy_classes() -> dict[str, type]:
 @cache
 def strategy_names() -> list[str]:
     """Class names of the strategies that can play in the zoo: Axelrod's ordinary strategies
-    (`axelrod.strategies`), i.e. all but those that read or rewrite their opponent's code or
-    state, which only works against Axelrod's own players."""
+    (`axelrod.strategies`), i.e. all but the cheaters, which inspect source code (e.g. who
+    calls them) or manipulate source or state (e.g. remember across matches)."""
     return sorted(cls.__name__ for cls in import_axelrod().strategies)
 
 
@@ -122,8 +122,8 @@ def strategy_problem(name: str) -> str | None:
         return None
     if name in strategy_classes():
         return (
-            f"{name} is one of Axelrod's cheating strategies (it reads or changes its "
-            "opponent's code or state), which only work against Axelrod's own players"
+            f"{name} is a cheating strategy in Axelrod's classification (it inspects source "
+            "code or manipulates source or state, e.g. keeps a memory across matches)"
         )
     from difflib import get_close_matches
 

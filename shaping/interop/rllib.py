@@ -232,12 +232,28 @@ class RLlibLearners:
 
 
 class RLlibPolicy(BlackBoxPolicy):
-    """Acts with the RLlib modules of `learners` (one per seed) as they are now."""
+    """Acts with the RLlib modules of `learners` (one per seed) as they are now.
+
+    Where observations are indices (the matrix games' five own-view states) the modules'
+    action probabilities are computed once for every index, [S, categories, A], and looked
+    up at each step: the same numbers as a forward pass per step, without S module calls per
+    time step."""
 
     def __init__(self, learners: RLlibLearners) -> None:
         self.learners = learners
+        categories = learners.spec.categories
+        self.table: Tensor | None = None
+        if categories is not None:
+            every_index = learners.encode(torch.arange(categories)).expand(learners.seeds, -1, -1)
+            self.table = torch.softmax(learners.logits(every_index), -1)
 
     def act(self, observation: Tensor, generator: torch.Generator) -> tuple[Tensor, None]:
-        logits = self.learners.logits(self.learners.encode(observation))
-        probabilities = torch.softmax(logits, -1).to(generator.device)
-        return sample_categorical(probabilities, generator).to(observation.device), None
+        if self.table is None:
+            probabilities = torch.softmax(
+                self.learners.logits(self.learners.encode(observation)), -1
+            )
+        else:
+            index = observation.cpu().unsqueeze(-1).expand(-1, -1, self.table.shape[-1])
+            probabilities = self.table.gather(1, index)
+        sampled = sample_categorical(probabilities.to(generator.device), generator)
+        return sampled.to(observation.device), None

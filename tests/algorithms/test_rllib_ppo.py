@@ -36,7 +36,7 @@ def test_rollouts_keep_each_players_final_observation(ipd):
 
 
 def test_rllib_ppo_learns_to_defect_against_an_unconditional_cooperator(registry):
-    result = play(registry, "ipd", "rllib_ppo", "always_cooperate", iterations=6)
+    result = play(registry, "ipd", "rllib_ppo", "always_cooperate", iterations=10)
     cooperation = result.metrics["cooperation"][:, :, 0].mean(axis=1)
     assert 0.3 < cooperation[0] < 0.7  # a fresh network plays about uniformly
     assert cooperation[-1] < 0.25  # defection is the best response: T = 0 > R = -1

@@ -236,7 +236,7 @@ def test_unknown_strategies_are_one_line_errors_with_near_names(capsys, registry
     assert err.strip().count("\n") == 0
     assert "--a: 'axelrod:TitForTatt': unknown Axelrod strategy" in err
     assert "did you mean 'TitForTat'" in err
-    with pytest.raises(ConfigError, match="cheating strategies"):
+    with pytest.raises(ConfigError, match=r"cheating strategy in Axelrod's classification"):
         registry.algorithm("axelrod:Darwin")
     with pytest.raises(ConfigError, match=r"no provider 'axelrd' \(did you mean 'axelrod'\?\)"):
         registry.algorithm("axelrd:TitForTat")
@@ -378,3 +378,27 @@ def test_quick_profile_ipd_tournament_with_more_axelrod_strategies(tmp_path, cap
     ipd = board["games"]["ipd"]["head_to_head"]
     # the naive learner, playing sampled episodes against Grudger, learns not to provoke it
     assert ipd["naive"]["axelrod:Grudger"]["reward"]["mean"] > -1.5
+
+
+@pytest.mark.slow
+def test_pool_tournament_of_axelrod_strategies_after_a_plain_axelrod_import(tmp_path):
+    """axelrod imported first, unguarded (the start method becomes spawn), then the zoo: a
+    pool tournament whose workers play Axelrod strategies runs and matches in-process play."""
+    out = {kind: tmp_path / kind for kind in ("pool", "local")}
+    script = (
+        "import axelrod, multiprocessing\n"
+        "assert multiprocessing.get_start_method() == 'spawn'\n"
+        "from shaping.cli import main\n"
+        "common = ['tournament', '--profile', 'quick', '--games', 'ipd', '--algorithms', "
+        "'naive', 'axelrod:TitForTat', 'axelrod:Grudger', '--seeds', '2', '--iterations', '3', "
+        "'--no-tensorboard']\n"
+        f"assert main([*common, '--workers', '2', '--out', {str(out['pool'])!r}]) == 0\n"
+        f"assert main([*common, '--out', {str(out['local'])!r}]) == 0\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO, timeout=600)
+    boards = {k: json.loads((v / "leaderboard.json").read_text()) for k, v in out.items()}
+    assert boards["pool"]["tournament"]["done"] == 9 and not boards["pool"]["failures"]
+    assert (
+        boards["pool"]["games"]["ipd"]["head_to_head"]
+        == boards["local"]["games"]["ipd"]["head_to_head"]
+    )
