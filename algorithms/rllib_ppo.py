@@ -13,12 +13,13 @@ shaping/interop/rllib.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
 from shaping.algorithm import Algorithm, MatchView
 from shaping.config import field, in_range, non_negative, positive
+from shaping.errors import UnsupportedError
 from shaping.game import Game
 from shaping.interop.rllib import PPOSettings, RLlibLearners, RLlibPolicy
 
@@ -61,17 +62,14 @@ class RLlibPPO(Algorithm):
     def supports(self, game: Game) -> str | None:
         try:
             game.observation_spec()
-        except Exception as error:  # the game cannot describe its observations to RLlib
+        except UnsupportedError as error:  # RLlib's modules need the observation space
             return str(error)
         return None
 
     def init(
         self, game: Game, player: int, seeds: int, generator: torch.Generator
     ) -> RLlibLearners:
-        settings = PPOSettings(
-            **{name: getattr(self.config, name) for name in PPOSettings.__dataclass_fields__}
-        )
-        return RLlibLearners(game, seeds, settings, generator)
+        return RLlibLearners(game, seeds, PPOSettings(**asdict(self.config)), generator)
 
     def policy(self, state: RLlibLearners) -> RLlibPolicy:
         return state.policy()

@@ -46,7 +46,8 @@ from shaping.rl import generalized_advantages, normalized
 
 @dataclass(frozen=True)
 class PPOSettings:
-    """The RLlib `PPOConfig` values the zoo sets (names as in RLlib)."""
+    """The RLlib `PPOConfig` values the zoo sets (names as in RLlib; algorithms/rllib_ppo.py's
+    Config has the same fields, validated)."""
 
     lr: float
     num_epochs: int
