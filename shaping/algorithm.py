@@ -48,6 +48,7 @@ class Outcome:
         self.policies = policies
         self.seeds = seeds
         self.generator = generator
+        self._shared: dict[str, Any] = {}
 
     @property
     def has_exact(self) -> bool:
@@ -69,6 +70,14 @@ class Outcome:
         """B episodes per seed with the current policies (log-probabilities detached)."""
         with torch.no_grad():
             return self.game.rollout(self.policies, self.seeds, self.generator)
+
+    def shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per iteration under `key`, then the same result for every caller:
+        for work that both players' updates need at the current joint policy (e.g. the exact
+        second-order terms two white-box learners would otherwise both compute)."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     def record(self) -> tuple[Pair, dict[str, Pair]]:
         """Reward per step and behaviour metrics per seed for both players (detached).

@@ -85,11 +85,77 @@ class ExactAnalysis:
 
     values[k]: V_k, [S]. gradients[k][seat]: ∇_{θ_seat} V_k, [S, d_seat]. All differentiable to
     higher order in the parameters when these require grad.
+
+    With `second_order=True` (see `Game.exact_analysis`) also the mixed second-order products
+    of opponent shaping, per seat i with co-player j (Letcher et al. 2019, SOS, Sec. 3):
+    lookahead[i] = (∇_i ∇_j V_i) ∇_j V_j (the LookAhead term H_o ξ) and
+    shaping[i] = (∇_i ∇_j V_j) ∇_j V_i (the shaping term χ; LOLA paper, eq. 4), [S, d_i].
     """
 
     values: Pair
     gradients: tuple[Pair, Pair]
     metrics: dict[str, Pair]
+    lookahead: Pair | None = None
+    shaping: Pair | None = None
+
+
+def value_gradients(values: Pair, params: Pair) -> tuple[Pair, Pair]:
+    """gradients[k][seat] = ∇_seat V_k [S, d_seat] of per-seed values (V_0, V_1) in the leaves
+    `params`, kept in the graph for higher derivatives; zero where V_k ignores a parameter."""
+    return tuple(
+        tuple(
+            torch.zeros_like(leaf) if gradient is None else gradient
+            for gradient, leaf in zip(
+                torch.autograd.grad(value.sum(), params, create_graph=True, allow_unused=True),
+                params,
+                strict=True,
+            )
+        )
+        for value in values
+    )
+
+
+def cross_products(
+    gradients: tuple[Pair, Pair],
+    params: Pair,
+    create_graph: bool = False,
+    seats: tuple[int, ...] = (0, 1),
+    lookahead: bool = True,
+    shaping: bool = True,
+) -> tuple[tuple[Tensor | None, Tensor | None], tuple[Tensor | None, Tensor | None]]:
+    """(lookahead, shaping) products by automatic differentiation, one backward pass each.
+
+    `gradients[k][seat]` = ∇_seat V_k must be differentiable functions of the leaves `params`
+    (seat order). For seat i with co-player j:
+    lookahead[i] = ∇_i ⟨∇_j V_i, sg(∇_j V_j)⟩ and shaping[i] = ∇_i ⟨∇_j V_j, sg(∇_j V_i)⟩,
+    sg = stop-gradient; zero where a value does not depend on a parameter, None for the seats
+    and terms not asked for.
+    """
+    products: dict[tuple[str, int], Tensor] = {}
+    for seat in seats:
+        other = 1 - seat
+        own_value_cross = gradients[seat][other]  # ∇_j V_i
+        other_value_cross = gradients[other][other]  # ∇_j V_j
+        for name, wanted, value_cross, vector in (
+            ("lookahead", lookahead, own_value_cross, other_value_cross),
+            ("shaping", shaping, other_value_cross, own_value_cross),
+        ):
+            if not wanted:
+                continue
+            product = None
+            if value_cross.requires_grad:
+                (product,) = torch.autograd.grad(
+                    (value_cross * vector.detach()).sum(),
+                    params[seat],
+                    retain_graph=True,
+                    create_graph=create_graph,
+                    allow_unused=True,
+                )
+            products[name, seat] = torch.zeros_like(params[seat]) if product is None else product
+    return (
+        (products.get(("lookahead", 0)), products.get(("lookahead", 1))),
+        (products.get(("shaping", 0)), products.get(("shaping", 1))),
+    )
 
 
 class Game(ABC):
@@ -164,26 +230,34 @@ class Game(ABC):
         """Behaviour metrics per seed computed exactly (games with exact values)."""
         raise UnsupportedError(f"game {self.name!r} has no exact values; use roll-outs")
 
-    def exact_analysis(self, params_a: Tensor, params_b: Tensor) -> ExactAnalysis:
-        """Values, all four gradient blocks and metrics in one call.
+    def exact_analysis(
+        self, params_a: Tensor, params_b: Tensor, second_order: bool = False
+    ) -> ExactAnalysis:
+        """Values, all four gradient blocks and metrics in one call; with `second_order`, also
+        the look-ahead and shaping products of both seats (see `ExactAnalysis`).
 
         This default differentiates `exact` with autograd (keeping the graph, so higher
         derivatives work); games with a closed form override it for speed.
         """
+        keep_graph = torch.is_grad_enabled()
         with torch.enable_grad():
-            leaves = [
+            leaves = tuple(
                 p if p.requires_grad else p.detach().requires_grad_(True)
                 for p in (params_a, params_b)
-            ]
-            values = self.exact(*leaves)
-            gradients = tuple(
-                tuple(torch.autograd.grad(value.sum(), leaves, create_graph=True))
-                for value in values
             )
-        if not torch.is_grad_enabled():
+            values = self.exact(*leaves)
+            gradients = value_gradients(values, leaves)
+            lookahead, shaping = (
+                cross_products(gradients, leaves, create_graph=keep_graph)
+                if second_order
+                else (None, None)
+            )
+        if not keep_graph:
             values = tuple(v.detach() for v in values)
             gradients = tuple(tuple(g.detach() for g in pair) for pair in gradients)
-        return ExactAnalysis(values, gradients, self.exact_metrics(params_a, params_b))
+        return ExactAnalysis(
+            values, gradients, self.exact_metrics(params_a, params_b), lookahead, shaping
+        )
 
     def reward_per_step(self, value: Tensor) -> Tensor:
         """Convert an exact discounted value to reward per step, (1 - gamma) V."""

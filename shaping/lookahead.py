@@ -1,0 +1,387 @@
+"""Look-ahead machinery of opponent shaping, written once against a differentiable value
+function of (own parameters, opponent parameters).
+
+Values are maximised (V = -L of the SOS paper). For a player i facing j, with the
+co-player's naive step Δθ_j = η ∇_j V_j (Letcher et al. 2019, SOS, Sec. 2-3):
+
+    ξ_i       = ∇_i V_i                    the naive gradient
+    (H_o ξ)_i = (∇_i ∇_j V_i) ∇_j V_j      the LookAhead term (Zhang & Lesser 2010)
+    χ_i       = (∇_i ∇_j V_j) ∇_j V_i      the shaping term (Foerster et al. 2018, LOLA, eq. 4)
+
+The first-order Taylor expansion V_i(θ_i, θ_j + Δθ_j) ≈ V_i + η ⟨∇_j V_j, ∇_j V_i⟩ has the
+gradient ξ_i + η (H_o ξ)_i + η χ_i. LookAhead keeps the first correction (the co-player's step
+held constant), the LOLA paper's eq. 4 the second, the SOS paper's LOLA both, and SOS weighs
+the shaping term by its p-criterion. The alternative to the Taylor form differentiates through
+the co-player's steps themselves (LOLA-DiCE, COLA):
+
+    θ_j^0 = θ_j,  θ_j^(k+1) = θ_j^k + η ∇_j V_j(θ_i, θ_j^k),
+    update along ∇_i V_i(θ_i, θ_j^K(θ_i)).
+
+Everything here takes a `JointValues` function (θ_own [S, d], θ_opp [S, d']) -> (V_own [S],
+V_opp [S]), differentiable to second order, so the same code serves:
+
+* exact values (`MatchView.values`, or a game's `exact_analysis`, which gives every term in
+  closed form on the matrix games: `exact_terms`);
+* DiCE surrogates from roll-outs (`dice_values_on` for given episodes, valid at the parameters
+  that sampled them; `sampled_dice_values` rolling out fresh episodes at every evaluation).
+
+`ShapingOracle` picks the estimator for one learner in one iteration (exact where the game has
+exact values for its policy and the opponent's, true or modelled; DiCE otherwise), which is
+all LOLA, LookAhead and SOS need to read like their papers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+import torch
+from torch import Tensor
+
+from shaping.errors import UnsupportedError
+from shaping.game import (
+    ExactAnalysis,
+    Game,
+    Pair,
+    Trajectories,
+    cross_products,
+    value_gradients,
+)
+from shaping.opponent_model import OpponentModel
+from shaping.optim import Ascent, OptimizerState
+from shaping.policies import ParametricPolicy, PolicyFamily
+
+if TYPE_CHECKING:
+    from shaping.algorithm import MatchView
+
+#: (θ_own [S, d], θ_opp [S, d']) -> (V_own [S], V_opp [S]), differentiable to second order
+JointValues = Callable[[Tensor, Tensor], Pair]
+#: how a learner estimates the terms: exact where possible else DiCE, exact only, DiCE only
+Estimator = Literal["auto", "exact", "dice"]
+#: one optional tensor per player (second-order terms computed only where asked for)
+MaybePair = tuple[Tensor | None, Tensor | None]
+
+
+@dataclass(frozen=True)
+class ShapingTerms:
+    """ξ, H_o ξ and χ of both players at one joint policy, each [S, d_player], detached.
+
+    Index 0 is the player whose point of view built the terms, index 1 its co-player; so
+    `gradients[0]` is the learner's own naive gradient and `shaping[1]` the co-player's
+    shaping term (SOS needs both players' terms for its p-criterion). Second-order terms that
+    were not asked for (see `shaping_terms`) are None.
+    """
+
+    gradients: Pair
+    lookahead: MaybePair
+    shaping: MaybePair
+
+    def swapped(self) -> ShapingTerms:
+        """The same terms from the co-player's point of view."""
+        return ShapingTerms(self.gradients[::-1], self.lookahead[::-1], self.shaping[::-1])
+
+    @classmethod
+    def from_analysis(cls, analysis: ExactAnalysis, player: int) -> ShapingTerms:
+        """The terms of a second-order `ExactAnalysis` (seat order) seen by `player`."""
+        if analysis.lookahead is None or analysis.shaping is None:
+            raise ValueError("the analysis has no second-order terms: pass second_order=True")
+        gradients = (analysis.gradients[0][0], analysis.gradients[1][1])
+        terms = cls(gradients, analysis.lookahead, analysis.shaping)
+        return terms if player == 0 else terms.swapped()
+
+
+def shaping_terms(
+    values: JointValues,
+    own: Tensor,
+    opponent: Tensor,
+    players: tuple[int, ...] = (0, 1),
+    lookahead: bool = True,
+    shaping: bool = True,
+) -> ShapingTerms:
+    """ξ of both players and the look-ahead and shaping terms of `players` (0: own, 1: the
+    opponent) by automatic differentiation of `values` at (own, opponent). Works for any value
+    function, e.g. DiCE objectives (whose derivatives of every order estimate the true ones);
+    each second-order term costs one backward pass, so ask only for what the update uses."""
+    with torch.enable_grad():
+        leaves = (own.detach().requires_grad_(True), opponent.detach().requires_grad_(True))
+        gradients = value_gradients(values(*leaves), leaves)
+        products = cross_products(
+            gradients, leaves, seats=players, lookahead=lookahead, shaping=shaping
+        )
+    lookahead_products, shaping_products = (
+        tuple(None if t is None else t.detach() for t in pair) for pair in products
+    )
+    return ShapingTerms(
+        (gradients[0][0].detach(), gradients[1][1].detach()),
+        lookahead_products,
+        shaping_products,
+    )
+
+
+def exact_terms(game: Game, own: Tensor, opponent: Tensor, player: int) -> ShapingTerms:
+    """ξ, H_o ξ and χ of both players from the game's exact analysis (closed form on the
+    matrix games), for `player` in its seat."""
+    seats = (own, opponent) if player == 0 else (opponent, own)
+    with torch.no_grad():
+        analysis = game.exact_analysis(*seats, second_order=True)
+    return ShapingTerms.from_analysis(analysis, player)
+
+
+def opponent_after_steps(
+    values: JointValues,
+    own: Tensor,
+    opponent: Tensor,
+    rate: float,
+    steps: int,
+    first_values: JointValues | None = None,
+) -> Tensor:
+    """θ_opp^K after K = `steps` naive ascent steps of the opponent at rate η = `rate`,
+    θ^(k+1) = θ^k + η ∇_opp V_opp(own, θ^k), differentiable in `own` (and in `opponent`).
+
+    `first_values` evaluates the first step (e.g. DiCE objectives on episodes already sampled
+    at the current parameters); `values` evaluates the others.
+    """
+    with torch.enable_grad():
+        current = opponent if opponent.requires_grad else opponent.detach().requires_grad_(True)
+        for step in range(steps):
+            evaluate = first_values if step == 0 and first_values is not None else values
+            opponent_value = evaluate(own, current)[1]
+            (gradient,) = torch.autograd.grad(opponent_value.sum(), current, create_graph=True)
+            current = current + rate * gradient
+    return current
+
+
+def lookahead_gradient(
+    values: JointValues,
+    own: Tensor,
+    opponent: Tensor,
+    rate: float,
+    steps: int,
+    first_values: JointValues | None = None,
+) -> Tensor:
+    """∇_own V_own(own, θ_opp^K(own)): the gradient through the opponent's K naive steps
+    (LOLA's exact look-ahead form; LOLA-DiCE with DiCE `values`), [S, d], detached."""
+    with torch.enable_grad():
+        leaf = own.detach().requires_grad_(True)
+        future = opponent_after_steps(values, leaf, opponent.detach(), rate, steps, first_values)
+        (gradient,) = torch.autograd.grad(values(leaf, future)[0].sum(), leaf)
+    return gradient
+
+
+# --- DiCE value functions ------------------------------------------------------------------
+
+
+def centred_rewards(trajectories: Trajectories) -> Trajectories:
+    """The episodes with each step's rewards centred on their mean over the episodes of a
+    seed, the variance reduction of the LOLA-DiCE code (alshedivat/lola, lola_dice/rpg.py):
+    E[□(·)] = 1, so subtracting a constant from r_t changes no derivative in expectation.
+    A single episode per seed is left as it is (centring it would erase every reward)."""
+    if trajectories.batch < 2:
+        return trajectories
+    rewards = tuple(r - r.mean(dim=-1, keepdim=True) for r in trajectories.rewards)
+    return replace(trajectories, rewards=rewards)
+
+
+def dice_values_on(
+    game: Game,
+    episodes: Trajectories,
+    own_family: PolicyFamily,
+    opponent_family: PolicyFamily,
+) -> JointValues:
+    """DiCE objectives of both players on fixed `episodes` (own data first), with the
+    log-probabilities recomputed from the parameters: at the parameters that sampled the
+    episodes, their derivatives of every order estimate those of the true values."""
+    centred = centred_rewards(episodes)
+
+    def values(own: Tensor, opponent: Tensor) -> Pair:
+        log_probs = (
+            own_family.build(own).log_prob(centred.observations[0], centred.actions[0]),
+            opponent_family.build(opponent).log_prob(centred.observations[1], centred.actions[1]),
+        )
+        return game.dice_objectives(replace(centred, log_probs=log_probs))
+
+    return values
+
+
+def sampled_dice_values(
+    view: MatchView,
+    own_family: PolicyFamily,
+    opponent_family: PolicyFamily,
+    batch: int | None = None,
+    horizon: int | None = None,
+) -> JointValues:
+    """DiCE objectives of both players on `batch` fresh episodes of `horizon` steps, rolled
+    out at every evaluation by the policies built from the given parameters (the opponent's
+    family rebuilds the opponent, or its model, from looked-ahead parameters).
+
+    Episodes are sampled without a graph; the log-probabilities of their actions are then
+    recomputed in one batched call, which gives the same DiCE objective as log-probabilities
+    kept during the roll-out, with a much smaller graph."""
+
+    def values(own: Tensor, opponent: Tensor) -> Pair:
+        with torch.no_grad():
+            episodes = view.rollout(
+                own_family.build(own.detach()),
+                opponent_family.build(opponent.detach()),
+                batch,
+                horizon,
+            )
+        return dice_values_on(view.game, episodes, own_family, opponent_family)(own, opponent)
+
+    return values
+
+
+# --- one learner, one iteration -----------------------------------------------------------
+
+
+def estimator_support(game: Game, estimator: Estimator) -> str | None:
+    """Why a learner with this `estimator` cannot play `game` (None if it can): "exact" needs
+    exact values for the game's default policies."""
+    family = game.default_family()
+    if estimator == "exact" and not game.has_exact(family, family):
+        return f"estimator 'exact' needs exact values, which {game.name} does not have"
+    return None
+
+
+@dataclass
+class ShapingState:
+    """A look-ahead learner's state: its parameters, optimiser state and opponent model."""
+
+    family: PolicyFamily
+    params: Tensor
+    optimizer: OptimizerState
+    model: OpponentModel
+
+    @classmethod
+    def init(
+        cls, game: Game, seeds: int, generator: torch.Generator, ascent: Ascent
+    ) -> ShapingState:
+        """Fresh parameters of the game's default family and an empty opponent model."""
+        family = game.default_family()
+        params = family.init(seeds, generator)
+        return cls(family, params, ascent.init(params), OpponentModel(family))
+
+    def policy(self) -> ParametricPolicy:
+        return self.family.build(self.params)
+
+    def ascend(self, ascent: Ascent, direction: Tensor) -> ShapingState:
+        """The state after one ascent step along `direction`."""
+        params, optimizer = ascent.step(self.params, direction, self.optimizer)
+        return ShapingState(self.family, params, optimizer, self.model)
+
+
+class ShapingOracle:
+    """Look-ahead quantities for one learner in one iteration, with the best estimator:
+
+    * exact, when the game has exact values for the learner's family and the opponent's (its
+      true parameters when visible, else the opponent model's estimate, e.g. a memory-one
+      table fitted to its play); at the true current joint policy the closed-form terms are
+      computed once per iteration and shared with a white-box co-player;
+    * DiCE otherwise, or when `estimator` is "dice": the first evaluation on `batch` episodes
+      of `horizon` steps at the current parameters (this iteration's shared episodes when
+      their size matches), later ones on fresh roll-outs.
+
+    With `always_model`, the opponent is the model fitted to its play even when its parameters
+    are visible (LOLA-OM, Foerster et al. 2018, Sec. 3.3).
+
+    oracle = ShapingOracle(view, family, params, model)
+    oracle.terms()                  # ShapingTerms, own player first
+    oracle.lookahead_gradient(η, K) # ∇ through the opponent's K naive steps
+    """
+
+    def __init__(
+        self,
+        view: MatchView,
+        family: PolicyFamily,
+        params: Tensor,
+        model: OpponentModel,
+        estimator: Estimator = "auto",
+        batch: int | None = None,
+        horizon: int | None = None,
+        always_model: bool = False,
+    ) -> None:
+        self.view = view
+        self.family = family
+        self.params = params.detach()
+        if always_model:
+            self.opponent_family = model.family
+            self.opponent_params = model.fit(view.trajectories)
+        else:
+            self.opponent_family, self.opponent_params = model.estimate(view)
+        #: whether the opponent seen is the true one (its visible parameters), not a model
+        self.true_opponent = (
+            not always_model and view.sees_opponent and self.opponent_family is view.opponent_family
+        )
+        exact = view.game.has_exact(family, self.opponent_family)
+        if estimator == "exact" and not exact:
+            raise UnsupportedError(
+                f"estimator: {view.game.name} has no exact values for these policies; use "
+                "'auto' or 'dice'"
+            )
+        self.exact = exact and estimator != "dice"
+        self.batch = view.game.batch if batch is None else batch
+        self.horizon = view.game.horizon if horizon is None else horizon
+
+    @property
+    def estimator(self) -> str:
+        return "exact" if self.exact else "dice"
+
+    def values(self) -> JointValues:
+        """Exact values, or DiCE objectives on fresh roll-outs, as (own, opponent) -> pair."""
+        if self.exact:
+            return self.view.values
+        return sampled_dice_values(
+            self.view, self.family, self.opponent_family, self.batch, self.horizon
+        )
+
+    def current_values(self) -> JointValues:
+        """A value function valid at the current joint parameters (for DiCE: objectives on
+        episodes sampled by the current policies)."""
+        if self.exact:
+            return self.view.values
+        return dice_values_on(self.view.game, self.episodes(), self.family, self.opponent_family)
+
+    def episodes(self) -> Trajectories:
+        """Episodes of the current policies (own data first), to evaluate DiCE objectives."""
+        game = self.view.game
+        if (self.batch, self.horizon) == (game.batch, game.horizon):
+            return self.view.trajectories
+        with torch.no_grad():
+            return self.view.rollout(self.family.build(self.params), None, self.batch, self.horizon)
+
+    def terms(
+        self, players: tuple[int, ...] = (0, 1), lookahead: bool = True, shaping: bool = True
+    ) -> ShapingTerms:
+        """ξ, H_o ξ and χ of the learner (index 0) and its (true or modelled) opponent.
+
+        DiCE estimates compute only the second-order terms asked for; the exact closed form
+        gives all of them at once."""
+        if not self.exact:
+            return shaping_terms(
+                self.current_values(),
+                self.params,
+                self.opponent_params,
+                players,
+                lookahead,
+                shaping,
+            )
+        if not self.true_opponent:
+            return exact_terms(self.view.game, self.params, self.opponent_params, self.view.player)
+        outcome = self.view.outcome
+        seat_zero = outcome.shared(
+            "exact_shaping_terms", lambda: exact_terms(outcome.game, *outcome.params, player=0)
+        )
+        return seat_zero if self.view.player == 0 else seat_zero.swapped()
+
+    def lookahead_gradient(self, rate: float, steps: int) -> Tensor:
+        """∇_own V_own(own, θ_opp^K(own)) through the opponent's `steps` naive steps at `rate`
+        (LOLA's look-ahead form; LOLA-DiCE when the estimator is DiCE)."""
+        return lookahead_gradient(
+            self.values(),
+            self.params,
+            self.opponent_params,
+            rate,
+            steps,
+            first_values=self.current_values(),
+        )
