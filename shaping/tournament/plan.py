@@ -195,12 +195,18 @@ def build_plan(
     plan = Plan(profile, tournament_seed, str(device), {}, [])
     code_versions: dict[tuple[str, ...], str] = {}
     game_instances = {}
+    game_configs = {}
     for name in game_names:
         entry = registry.game(name, "--games")
-        settings = profile.games.get(name, GameSettings(entry.seeds, entry.iterations))
-        settings = GameSettings(seeds or settings.seeds, iterations or settings.iterations)
-        game = entry.build(device)
+        settings = profile.games.get(
+            name, GameSettings(entry.seeds, entry.iterations, entry.config)
+        )
+        settings = GameSettings(
+            seeds or settings.seeds, iterations or settings.iterations, settings.config
+        )
+        game = entry.cls(name, settings.config, device)
         game_instances[name] = game
+        game_configs[name] = settings.config
         plan.games[name] = _game_json(entry, game, settings, tournament_seed)
 
     players: dict[tuple[str, str], Player] = {}
@@ -259,7 +265,7 @@ def build_plan(
                 spec = MatchSpec(
                     game=game_name,
                     game_module=game_entry.module,
-                    game_config=game_entry.config,
+                    game_config=game_configs[game_name],
                     players=(players[a, game_name], players[b, game_name]),
                     seeds=settings["seeds"],
                     iterations=settings["iterations"],
@@ -280,7 +286,7 @@ def _game_json(entry: GameEntry, game: Any, settings: GameSettings, seed: int) -
         "name": entry.name,
         "description": entry.description,
         "paper": entry.paper,
-        "config": config_as_dict(entry.config),
+        "config": config_as_dict(settings.config),
         "seeds": settings.seeds,
         "iterations": settings.iterations,
         "metrics": list(type(game).metric_names),

@@ -4,10 +4,12 @@
     seed: 0                          # the tournament seed every match seed derives from
     games:                           # the games played, explicitly (order = report order)
       ipd: {seeds: 32, iterations: 200}
-      coin_game: {seeds: 4, iterations: 64}
+      coin_game: {seeds: 4, iterations: 64, config: {batch: 16}}   # config: optional
     overrides:                       # optional: algorithm -> game -> hyperparameters
       naive: {coin_game: {lr: 0.02}}
 
+A game's `config` is merged over its zoo_configs/games.yaml configuration (e.g. fewer episodes
+per iteration for a laptop, more for a cluster) and validated against the game's Config.
 Overrides are merged over the algorithm's registered configuration for that game and
 validated against its Config dataclass; every problem is a one-line `ConfigError` naming the
 profile file and the field.
@@ -25,15 +27,18 @@ from shaping.errors import ConfigError
 from shaping.registry import AlgorithmEntry, Registry, read_yaml, suggest
 
 PROFILE_FIELDS = ("description", "seed", "games", "overrides")
-GAME_SETTING_FIELDS = ("seeds", "iterations")
+GAME_SETTING_FIELDS = ("seeds", "iterations", "config")
+REQUIRED_GAME_SETTINGS = ("seeds", "iterations")
 
 
 @dataclass(frozen=True)
 class GameSettings:
-    """How much of one game a tournament plays: seeds per match and learning iterations."""
+    """How much of one game a tournament plays: seeds per match, learning iterations and the
+    game's configuration (games.yaml's, with the profile's `config` merged over it)."""
 
     seeds: int
     iterations: int
+    config: Any
 
 
 @dataclass(frozen=True)
@@ -135,12 +140,19 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
             raise ConfigError(f"{where}: unknown game{suggest(str(game), list(registry.games))}")
         settings = _mapping(settings, where)
         _unknown_field(settings, GAME_SETTING_FIELDS, where)
-        for field in GAME_SETTING_FIELDS:
+        for field in REQUIRED_GAME_SETTINGS:
             if field not in settings:
                 raise ConfigError(f"{where}.{field}: missing required field")
+        entry = registry.games[game]
+        game_config = _mapping(settings.get("config"), f"{where}.config")
         games[game] = GameSettings(
             seeds=_count(settings["seeds"], f"{where}.seeds", 1),
             iterations=_count(settings["iterations"], f"{where}.iterations", 1),
+            config=build_config(
+                entry.cls.Config, {**entry.config_dict(), **game_config}, f"{where}.config"
+            )
+            if game_config
+            else entry.config,
         )
 
     overrides: dict[str, dict[str, dict[str, Any]]] = {}

@@ -144,6 +144,31 @@ def test_overrides_change_the_config_and_the_key(tmp_path):
     assert tuned.entrants[0]["overrides"] == {"ipd": {"lr": 0.5, "optimizer": "adam"}}
 
 
+def test_a_profile_sets_the_game_configuration(tmp_path):
+    """`config` under a game is merged over games.yaml's, reaches the match and its key."""
+    root = zoo_copy(
+        tmp_path,
+        profiles={
+            "small": "games: {ipd: {seeds: 2, iterations: 5, config: {batch: 8}}}",
+            "plain": "games: {ipd: {seeds: 2, iterations: 5}}",
+            "bad": "games: {ipd: {seeds: 2, iterations: 5, config: {batch: -1}}}",
+            "unknown": "games: {ipd: {seeds: 2, iterations: 5, config: {batches: 8}}}",
+        },
+    )
+    registry = Registry.load(root)
+    small = build_plan(registry, load_profile("small", registry), algorithms=["naive"])
+    plain = build_plan(registry, load_profile("plain", registry), algorithms=["naive"])
+    (small_spec,), (plain_spec,) = small.matches, plain.matches
+    assert small_spec.game_config.batch == 8 and small.games["ipd"]["config"]["batch"] == 8
+    assert small_spec.game_config.horizon == registry.game("ipd").config.horizon
+    assert plain_spec.game_config == registry.game("ipd").config
+    assert small_spec.key != plain_spec.key
+    with pytest.raises(ConfigError, match=r"bad.yaml: games.ipd.config.*batch"):
+        load_profile("bad", registry)
+    with pytest.raises(ConfigError, match=r"unknown.yaml: games.ipd.config.*batches"):
+        load_profile("unknown", registry)
+
+
 def test_bad_names_on_the_command_line(registry):
     quick = load_profile("quick", registry)
     with pytest.raises(ConfigError, match="--algorithms: unknown algorithm 'lolaa'"):
