@@ -1,23 +1,26 @@
 """MeVa: Meta-Value Learning (Cooijmans, Aghajohari and Courville 2023, arXiv:2307.08863).
 
-MeVa judges a joint policy x = (θ_1, θ_2) by its meta-value, a discounted sum over the values
-f_i of the future optimisation iterates (abstract; Sec. 3): with both players updating,
+MeVa judges a joint policy x = (θ_1, θ_2) by its meta-value, "a discounted sum over the
+returns of future optimization iterates" (abstract), with both players updating:
 
     V_i(x) = (1 − γ) f_i(x) + γ V_i(x'),   x' = the next joint iterate,
 
-and each player follows the gradient of its own meta-value, θ_i' = θ_i + α ∇_i V_i(x): Q-learning
-in the meta-game of optimisation whose greedy action is a gradient step, so the continuous
-action (the policy update) is never represented explicitly (Sec. 3). The meta-value is a
-neural network fitted by temporal differences along optimisation trajectories:
+and each player follows the gradient of its own meta-value, θ_i' = θ_i + α ∇_i V_i(x): a form
+of Q-learning in the meta-game of optimisation whose greedy action is a gradient step, so the
+continuous space of policy updates is never represented explicitly (abstract, method). The
+meta-value is a network fitted by temporal differences along optimisation trajectories:
 
     V̂_i(x) ← (1 − γ) f_i(x) + γ V̄_i(x + α ∇̃ V̄(x))      (V̄: a slowly tracking target copy)
 
-The (1 − γ) normalisation writes the paper's discounted sum in the units of f (it multiplies
-V by a constant, so it only rescales α). The network learns the correction U_i = V̂_i − f_i,
-V̂_i = f_i + U_i, so an untrained MeVa is a naive learner and the update reads as the naive
-gradient plus a learned shaping term: θ_i ← θ_i + α (∇_i f_i + ∇_i U_i).
+The (1 − γ) normalisation writes the discounted sum in the units of f (it multiplies V by a
+constant, so it only rescales α). The network learns the correction U_i = V̂_i − f_i, so an
+untrained MeVa is a naive learner and the update reads as the naive gradient plus a learned
+shaping term: θ_i ← θ_i + α (∇_i f_i + ∇_i U_i).
 
-Zoo specifics (documented choices, see zoo_configs/algorithms/meva.yaml):
+Source note: the stored copies of the paper available here hold its abstract and
+introduction only; the definition above and the one-step TD target follow them, while the
+parameterisation by U, the target copy, the exploration noise and every hyperparameter are
+zoo choices (documented in zoo_configs/algorithms/meva.yaml with what was measured):
 * trajectories: optimisation runs from joint policies drawn uniformly from a box, of
   `meta_horizon` steps, with Gaussian exploration noise added to each visited iterate; the TD
   target is taken at the noise-free next iterate, so exploration moves the states visited but
@@ -64,10 +67,10 @@ class MeVaConfig:
     hidden: tuple[int, ...] = field((64, 64), doc="hidden layer sizes of each U_i")
     activation: str = field("tanh", doc="activation of the U_i networks: tanh, relu or silu")
     input_scale: float = field(7.0, check=positive, doc="inputs squashed as tanh(θ / scale)")
-    trajectories: int = field(64, check=positive, doc="optimisation runs trained in parallel")
+    trajectories: int = field(256, check=positive, doc="optimisation runs trained in parallel")
     meta_horizon: int = field(50, check=positive, doc="steps of a run before it restarts")
-    steps: int = field(3000, check=positive, doc="TD updates of pretraining")
-    optimizer_lr: float = field(1e-3, check=positive, doc="Adam learning rate of U")
+    steps: int = field(2000, check=positive, doc="TD updates of pretraining")
+    optimizer_lr: float = field(1e-2, check=positive, doc="Adam learning rate of U")
     target_rate: float = field(0.01, check=positive, doc="Polyak rate of the target copy")
     target_steps: int = field(1, check=positive, doc="iterates unrolled in each TD target")
     exploration: float = field(0.3, check=non_negative, doc="std of noise on visited iterates")
@@ -102,7 +105,7 @@ def correction_gradient(network: JointNet, own: Tensor, opponent: Tensor, scale:
 
 
 class MetaValueTrainer:
-    """TD learning of both seats' corrections U_1, U_2 along optimisation runs (Sec. 3)."""
+    """TD learning of both seats' corrections U_1, U_2 along optimisation runs."""
 
     def __init__(
         self,
@@ -127,7 +130,8 @@ class MetaValueTrainer:
         self.optimizer = torch.optim.Adam(weights, lr=config.optimizer_lr)
 
     def corrections(self, networks: tuple[JointNet, ...], first: Tensor, second: Tensor) -> Pair:
-        """(scale·U_1, scale·U_2) at the joint policies, each player's own view first, [N]."""
+        """(U_1, U_2) at the joint policies, [N]: the networks' outputs (each fed its player's
+        own view first) times the game's value scale, so U is in the units of f."""
         return (
             networks[0](first, second).squeeze(-1) * self.scale,
             networks[1](second, first).squeeze(-1) * self.scale,
@@ -159,7 +163,7 @@ class MetaValueTrainer:
     def td_targets(
         self, joint: Pair, values: Pair, naive_gradients: Pair, follows_meva: Tensor
     ) -> list[Tensor]:
-        """Targets of scale·U_i(x) = V_i(x) − f_i(x) from n = `target_steps` noise-free
+        """Targets of U_i(x) = V_i(x) − f_i(x) from n = `target_steps` noise-free
         iterates x_1..x_n of the target copies' dynamics:
         V_i(x) ≈ (1 − γ) Σ_{k<n} γ^k f_i(x_k) + γ^n (f_i(x_n) + Ū_i(x_n))."""
         gamma, steps = self.config.meta_gamma, self.config.target_steps

@@ -28,7 +28,7 @@ from tests.algorithms.learned_artifacts import (
 from tests.conftest import generator
 
 #: CI-scale pretraining (the zoo defaults are in zoo_configs/algorithms/meva.yaml)
-IPD_CI = {"steps": 1500}
+IPD_CI = {"steps": 1000}
 COIN_CI = {"steps": 30, "trajectories": 8, "episodes": 4, "horizon": 10}
 
 
@@ -76,12 +76,12 @@ def test_untrained_meva_is_a_naive_learner(ipd, player):
 
 @pytest.mark.parametrize("player", [0, 1])
 def test_update_adds_the_meta_value_gradient(ipd, player):
-    """θ' - θ = α (∇f + scale ∇u(own, opponent)), with the player's own network and view."""
+    """θ' - θ = α (∇f + ∇U(own, opponent)), U = scale · the player's own network, fed its
+    own view."""
     meva = MeVa(MeVaConfig(lr=0.5))
     meva.networks = random_networks(5, 4)
     state = meva.init(ipd, player, 4, generator(5))
     opponent = torch.randn(4, 5, generator=generator(6))
-    seats = (state.params, opponent) if player == 0 else (opponent, state.params)
     own = state.params.clone().requires_grad_(True)
     moved = (own, opponent) if player == 0 else (opponent, own)
     (naive,) = torch.autograd.grad(ipd.exact(*moved)[player].sum(), own)
@@ -89,7 +89,6 @@ def test_update_adds_the_meta_value_gradient(ipd, player):
     correction = correction_gradient(network, state.params, opponent, 1 / (1 - ipd.gamma))
     updated = one_update(meva, state, ipd, opponent, player).params
     torch.testing.assert_close(updated, state.params + 0.5 * (naive + correction))
-    assert seats  # both seats' views were exercised
 
 
 def test_meta_value_gradient_matches_finite_differences():
@@ -111,8 +110,8 @@ def test_meta_value_gradient_matches_finite_differences():
 
 
 def test_td_target_unrolls_the_bellman_equation(ipd):
-    """Target of scale·U_i(x) with n = 3 steps: (1-γ)Σ_{k<3} γ^k f_i(x_k) + γ³(f_i(x_3) +
-    scale·Ū_i(x_3)) - f_i(x), each x_k one noise-free step of MeVa seats (α(∇f + ∇Ū)) and
+    """Target of U_i(x) with n = 3 steps: (1-γ)Σ_{k<3} γ^k f_i(x_k) + γ³(f_i(x_3) +
+    Ū_i(x_3)) - f_i(x), each x_k one noise-free step of MeVa seats (α(∇f + ∇Ū)) and
     naive seats (naive_lr ∇f), recomputed here by plain autograd."""
     config = MeVaConfig(lr=0.5, naive_lr=0.8, meta_gamma=0.8, target_steps=3)
     oracle = JointValueOracle(ipd, ipd.compact_family(), generator(10))
@@ -187,7 +186,7 @@ def meta_value_errors(meva: MeVa, game, seed: int, runs: int = 256) -> tuple[flo
 
 def test_meta_value_predicts_the_discounted_future_values(registry, ipd, cache):
     learned, myopic = meta_value_errors(meva_for(registry, ipd, cache, **IPD_CI), ipd, 15)
-    assert learned < 0.25 * myopic
+    assert learned < 0.5 * myopic
 
 
 # --- the paper's IPD behaviour ----------------------------------------------------------------
@@ -195,24 +194,40 @@ def test_meta_value_predicts_the_discounted_future_values(registry, ipd, cache):
 
 @pytest.mark.parametrize("seat", [0, 1])
 def test_meva_shapes_a_naive_learner_in_the_ipd(registry, ipd, cache, seat):
-    """MeVa vs a naive learner: the naive learner is led away from mutual defection (-2), and
-    MeVa ends with a clearly higher reward than the naive learner (seed by seed)."""
+    """MeVa vs a naive learner (the paper: MeVa extorts naive learners): the naive learner is
+    led to cooperate (naive learners alone defect), and MeVa's reward is far above mutual
+    defection (-2) and clearly above the naive learner's, seed by seed."""
     players = [meva_for(registry, ipd, cache, **IPD_CI), registry.algorithm("naive").build("ipd")]
     if seat == 1:
         players.reverse()
     result = run_match(ipd, tuple(players), seeds=64, iterations=200, artifacts=cache)
     final = result.rewards[-1]
     meva, naive = final[:, seat], final[:, 1 - seat]
-    assert naive.mean() > -1.6 and meva.mean() > -1.5
-    assert (meva - naive).mean() > 0.05
+    assert meva.mean() > -1.5
+    assert (meva - naive).mean() > 0.2
     assert (meva > naive).mean() > 0.8
+    assert result.metrics["cooperation"][-1][:, 1 - seat].mean() > 0.7
 
 
 def test_meva_self_play_cooperates_in_the_ipd(registry, ipd, cache):
     players = (meva_for(registry, ipd, cache, **IPD_CI), meva_for(registry, ipd, cache, **IPD_CI))
     result = run_match(ipd, players, seeds=64, iterations=200, artifacts=cache)
-    assert result.rewards[-1].mean(0).min() > -1.25
+    final = result.rewards[-1].mean(0)
+    assert final.mean() > -1.25 and final.min() > -1.3
     assert result.metrics["cooperation"][-1].mean() > 0.8
+
+
+@pytest.mark.slow
+def test_zoo_artifact_extorts_naive_learners_and_cooperates_with_itself(registry, ipd, cache):
+    """The zoo's IPD configuration: stronger extortion, a more accurate meta-value."""
+    meva = meva_for(registry, ipd, cache)
+    learned, myopic = meta_value_errors(meva, ipd, 21)
+    assert learned < 0.25 * myopic
+    naive = registry.algorithm("naive").build("ipd")
+    final = run_match(ipd, (meva, naive), seeds=64, iterations=200, artifacts=cache).rewards[-1]
+    assert (final[:, 0] - final[:, 1]).mean() > 0.5
+    itself = run_match(ipd, (meva, meva_for(registry, ipd, cache)), seeds=64, iterations=200)
+    assert itself.rewards[-1].mean() > -1.2
 
 
 # --- the artifact -----------------------------------------------------------------------------
