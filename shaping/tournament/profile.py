@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shaping.config import build_config, config_as_dict
 from shaping.errors import ConfigError
-from shaping.registry import AlgorithmEntry, Registry, suggest
+from shaping.registry import AlgorithmEntry, Registry, read_yaml, suggest
 
 PROFILE_FIELDS = ("description", "seed", "games", "overrides")
 GAME_SETTING_FIELDS = ("seeds", "iterations")
@@ -120,12 +118,7 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     """Read and validate a profile against `registry` (games, algorithms, their Configs)."""
     path = resolve_profile(name, registry)
     shown = _shown(path, registry)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        first_line = str(error).splitlines()[0] if str(error) else "invalid YAML"
-        raise ConfigError(f"{shown}: invalid YAML: {first_line}") from error
-    raw = _mapping(raw, shown)
+    raw = _mapping(read_yaml(path, shown), shown)
     _unknown_field(raw, PROFILE_FIELDS, f"{shown}: profile")
     description = raw.get("description", "")
     if not isinstance(description, str):
@@ -153,11 +146,7 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     overrides: dict[str, dict[str, dict[str, Any]]] = {}
     for algorithm, per_game in _mapping(raw.get("overrides"), f"{shown}: overrides").items():
         where = f"{shown}: overrides.{algorithm}"
-        if algorithm not in registry.algorithms:
-            raise ConfigError(
-                f"{where}: unknown algorithm{suggest(str(algorithm), list(registry.algorithms))}"
-            )
-        entry = registry.algorithms[algorithm]
+        entry = registry.algorithm(str(algorithm), where)
         overrides[algorithm] = {}
         for game, values in _mapping(per_game, where).items():
             if game not in games:
@@ -179,5 +168,5 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     )
     for algorithm, per_game in overrides.items():
         for game in per_game:
-            profile.config(registry.algorithms[algorithm], game)  # validates the override
+            profile.config(registry.algorithm(algorithm), game)  # validates the override
     return profile

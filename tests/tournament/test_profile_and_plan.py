@@ -4,6 +4,7 @@ identities, keys and seeds."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from shaping.errors import ConfigError
 from shaping.registry import Registry
@@ -85,12 +86,9 @@ def test_every_pair_meets_in_both_seats_on_every_game(registry):
 def test_unsupported_games_become_n_a_cells_with_the_reason(tmp_path):
     root = zoo_copy(tmp_path)
     fixed = root / "algorithms" / "fixed.yaml"
-    fixed.write_text(
-        fixed.read_text().replace(
-            "defaults: {strategy: random}",
-            "defaults: {strategy: random}\n  unsupported: {coin_game: no coins in its world}",
-        )
-    )
+    entries = yaml.safe_load(fixed.read_text())
+    entries["random"].setdefault("unsupported", {})["coin_game"] = "no coins in its world"
+    fixed.write_text(yaml.safe_dump(entries))
     registry = Registry.load(root)
     plan = build_plan(registry, load_profile("quick", registry), algorithms=["naive", "random"])
     coin = {(c.a, c.b): c for c in plan.cells if c.game == "coin_game"}
