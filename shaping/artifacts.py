@@ -26,6 +26,9 @@ import shaping
 
 DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parents[1] / "results" / "zoo"
 CORE_DIR = Path(__file__).resolve().parent
+#: core modules that only present results (command line, benchmark printing): editing them
+#: must not invalidate stored matches and artifacts
+PRESENTATION_MODULES = frozenset({"cli.py", "bench.py"})
 
 
 def file_digest(paths: Iterable[Path]) -> str:
@@ -39,7 +42,7 @@ def file_digest(paths: Iterable[Path]) -> str:
 
 def code_version(extra_files: Iterable[Path] = ()) -> str:
     """A short hash of the shaping/ core and `extra_files` (e.g. an algorithm's module)."""
-    core = [p for p in CORE_DIR.glob("*.py")]
+    core = [p for p in CORE_DIR.glob("*.py") if p.name not in PRESENTATION_MODULES]
     return f"{shaping.__version__}+{file_digest([*core, *extra_files])[:16]}"
 
 

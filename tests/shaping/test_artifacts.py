@@ -98,3 +98,20 @@ def test_train_command_refuses_algorithms_without_pretraining(capsys, tmp_path):
     code = main(["train", "--algorithm", "naive", "--game", "ipd", "--artifacts", str(tmp_path)])
     assert code == 2
     assert "--algorithm: naive has nothing to pretrain" in capsys.readouterr().err
+
+
+def test_code_version_follows_the_computing_core_not_its_presentation(tmp_path, monkeypatch):
+    """Editing the CLI must not invalidate stored artifacts; editing a core module must."""
+    import shaping.artifacts as artifacts
+
+    core = tmp_path / "shaping"
+    core.mkdir()
+    for name in ("game.py", "cli.py", "bench.py"):
+        (core / name).write_text(f"# {name}\n")
+    monkeypatch.setattr(artifacts, "CORE_DIR", core)
+    before = artifacts.code_version()
+    (core / "cli.py").write_text("# a new subcommand\n")
+    (core / "bench.py").write_text("# a new table layout\n")
+    assert artifacts.code_version() == before
+    (core / "game.py").write_text("# a changed roll-out\n")
+    assert artifacts.code_version() != before
