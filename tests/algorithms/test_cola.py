@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
@@ -359,4 +360,19 @@ def test_coin_game_match_against_a_network_learner(registry, coin_game, cache):
     assert state.params.shape == (2, 2)
     result = run_match(coin_game, (cola, naive), seeds=2, iterations=3, artifacts=cache)
     assert result.evaluation == "sampled"
-    assert torch.isfinite(torch.as_tensor(result.rewards)).all()
+    assert np.isfinite(result.rewards).all()
+
+
+@pytest.mark.parametrize("game_name", ["tandem", "one_shot_pennies"])
+def test_cola_plays_the_exact_only_test_games_in_both_seats(registry, tmp_path, game_name):
+    """The smoke test of every learner (tests/test_every_pair_plays.py) leaves pretrained
+    algorithms out; this covers COLA on the differentiable games it does not declare
+    unsupported, with a tiny artifact."""
+    game = registry.game(game_name).build()
+    artifacts = ArtifactCache(tmp_path, log=lambda message: None)
+    for seat in (0, 1):
+        players = [registry.algorithm("naive").build(game_name)] * 2
+        players[seat] = prepared(tiny(registry, game_name), game, artifacts)
+        result = run_match(game, tuple(players), seeds=2, iterations=3, seed=1, artifacts=artifacts)
+        assert result.rewards.shape == (3, 2, 2)
+        assert np.isfinite(result.rewards).all()
