@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -193,6 +194,7 @@ def cmd_tournament(args: argparse.Namespace) -> int:
         artifacts=args.artifacts,
         configs=args.configs,
         tensorboard=not args.no_tensorboard,
+        command=args.command_line,
     )
     with terminate_as_interrupt():
         try:
@@ -346,7 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_threads(1)
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["shaping", *argv])
     try:
         return args.run(args)
     except (ConfigError, UnsupportedError) as error:

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from shaping.tournament.progress import format_duration
 from shaping.tournament.stats import mean_ci95
 from shaping.tournament.store import MatchRecord, ResultStore
 
@@ -223,8 +224,13 @@ def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_leaderboard(plan: dict[str, Any], records: dict[str, MatchRecord]) -> dict[str, Any]:
-    """The whole leaderboard as one JSON-friendly document (what leaderboard.json holds)."""
+def build_leaderboard(
+    plan: dict[str, Any],
+    records: dict[str, MatchRecord],
+    runs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The whole leaderboard as one JSON-friendly document (what leaderboard.json holds);
+    `runs` is the provenance of the runs that played its matches (ResultStore.runs)."""
     games: dict[str, _Game] = {}
     for name, info in plan["games"].items():
         entrants = [e["name"] for e in plan["entrants"] if name not in e["not_applicable"]]
@@ -278,6 +284,7 @@ def build_leaderboard(plan: dict[str, Any], records: dict[str, MatchRecord]) -> 
             "not_played_yet": len(missing),
             "not_applicable_cells": len(not_applicable),
             "final_window_fraction": FINAL_FRACTION,
+            "runs": runs or [],
         },
         "entrants": plan["entrants"],
         "games": {
@@ -486,7 +493,18 @@ def _heading(board: dict[str, Any]) -> tuple[str, list[str]]:
         )
         for name, g in board["games"].items()
     ]
-    return title, ["".join(facts), *games]
+    return title, ["".join(facts), *games, *map(_provenance, t.get("runs", []))]
+
+
+def _provenance(run: dict[str, Any]) -> str:
+    """One run that computed matches of this report: how, from which code, when, how long."""
+    commit = run["commit"] or "unknown commit"
+    return (
+        f"Computed by `{run['command']}` at commit `{commit}` on {run['started_utc']} UTC: "
+        f"{run['played']} matches played in {format_duration(run['wall_time_s'])} wall time "
+        f"(pretraining {format_duration(run['pretraining_s'])} of it) on {run['executor']}, "
+        f"{run['cpus']} CPUs."
+    )
 
 
 def render_markdown(board: dict[str, Any]) -> str:
@@ -691,7 +709,7 @@ def write_report(store: ResultStore, out: str | Path | None = None) -> list[Path
     plan = store.load_plan()
     keys = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
     records = {key: record for key in sorted(keys) if (record := store.load(key)) is not None}
-    board = build_leaderboard(plan, records)
+    board = build_leaderboard(plan, records, store.runs())
     written = []
     for filename, text in (
         ("leaderboard.json", json.dumps(board, indent=2) + "\n"),

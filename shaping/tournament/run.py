@@ -10,7 +10,10 @@ loses only the matches in flight; the same command resumes.
 
 from __future__ import annotations
 
+import datetime
+import os
 import signal
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -61,6 +64,7 @@ class TournamentOptions:
     artifacts: str | None = None
     configs: str | None = None
     tensorboard: bool = True
+    command: str | None = None  # how the run was started, for the report's provenance
 
 
 @dataclass
@@ -110,6 +114,26 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def source_commit() -> str | None:
+    """The git commit of the zoo's checkout, suffixed `+modified` when tracked files differ
+    from it; None outside a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+modified" if changes else "")
 
 
 def plan_tournament(options: TournamentOptions, registry: Registry | None = None) -> Plan:
@@ -273,13 +297,27 @@ def run_tournament(
                 f"into {out}"
             )
             interrupted = True
+            started = datetime.datetime.now(datetime.timezone.utc)
             try:
                 broken = _prepare_artifacts(pending, options, out, executor, progress)
+                pretraining = time.perf_counter() - start
                 _play(pending, broken, store, executor, progress, options, curves_root)
                 interrupted = False
             finally:
                 executor.close(interrupted=interrupted)
                 progress.close()
+            store.add_run(
+                {
+                    "command": options.command or "run_tournament (Python API)",
+                    "commit": source_commit(),
+                    "started_utc": started.strftime("%Y-%m-%d %H:%M"),
+                    "wall_time_s": round(time.perf_counter() - start, 1),
+                    "pretraining_s": round(pretraining, 1),
+                    "played": len(pending),
+                    "executor": executor.description,
+                    "cpus": os.cpu_count(),
+                }
+            )
         if options.tensorboard:
             _complete_curves(store, specs, curves_root)
         files = write_report(store, out)

@@ -5,7 +5,8 @@ its own transaction as soon as the match ends: a tournament killed at any moment
 kill -9) keeps every finished match and loses at most the ones in flight. A match is stored
 as `done` with its per-iteration, per-seed arrays, or as `failed` with its error. The store
 also keeps the plan of the last tournament run into it, so the report can be rebuilt from the
-store alone.
+store alone, and the provenance of every run that played matches (command, commit, date, wall
+time), so a report names the runs that computed its numbers.
 """
 
 from __future__ import annotations
@@ -120,6 +121,21 @@ class ResultStore:
         if row is None:
             raise ConfigError(f"{self.path}: holds no tournament plan")
         return json.loads(row[0])
+
+    # --- provenance ----------------------------------------------------------------------
+
+    def add_run(self, run: dict[str, Any]) -> None:
+        """Append the provenance of a run that played matches."""
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('runs', ?)",
+                (json.dumps([*self.runs(), run]),),
+            )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The provenance of every run that played matches into this store, oldest first."""
+        row = self.connection.execute("SELECT value FROM meta WHERE name = 'runs'").fetchone()
+        return json.loads(row[0]) if row else []
 
     # --- matches --------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -59,3 +60,16 @@ class CountingPretrained(Algorithm):
 
     def update(self, state: Policy, view: MatchView) -> Policy:
         return state
+
+
+def results_without_provenance(out: Path) -> dict[str, object]:
+    """A report's results (leaderboard.json without the runs that computed it, the CSV, the
+    heatmaps): what must agree between two runs that computed the same matches differently
+    (resumed, another executor), whose provenance lines differ."""
+    board = json.loads((out / "leaderboard.json").read_text())
+    board["tournament"].pop("runs")
+    files = {path.name: path.read_bytes() for path in sorted(out.glob("heatmap_*.png"))}
+    return {
+        "leaderboard.json": board,
+        "leaderboard.csv": (out / "leaderboard.csv").read_bytes(),
+    } | files

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 
 from shaping.cli import main
 from shaping.tournament.store import STORE_FILE, ResultStore
-from tests.tournament.helpers import BASELINES, zoo_copy
+from tests.tournament.helpers import BASELINES, results_without_provenance, zoo_copy
 
 REPORT = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "index.html")
 REPO = Path(__file__).resolve().parents[2]
@@ -134,8 +135,21 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     assert [step for step, _ in curve] == list(range(40))
     np.testing.assert_allclose([value for _, value in curve], stored, rtol=1e-6)
 
-    # `shaping report` rebuilds the same files from the store alone
+    # the report names the run that computed it: command, commit, date, wall time
+    (run_record,) = board["tournament"]["runs"]
+    assert run_record["command"] == shlex.join(["shaping", *argv])
+    assert run_record["played"] == 75 and run_record["wall_time_s"] > 0
+    assert run_record["commit"] is None or len(run_record["commit"].split("+")[0]) == 40
+    assert f"Computed by `{run_record['command']}` at commit" in markdown
+
+    # a second run recomputes nothing and rewrites the identical report
     first = report_bytes(out)
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == 0, stderr
+    assert "75 matches (0 played, 75 from the store" in stdout
+    assert report_bytes(out) == first
+
+    # `shaping report` rebuilds the same files from the store alone
     for name in (*REPORT, "heatmap_ipd.png"):
         (out / name).unlink()
     code, stdout, _ = run(capsys, "report", str(out))
@@ -201,7 +215,7 @@ def test_interrupted_tournament_resumes_to_the_identical_report(tmp_path, capsys
     reference = tmp_path / "reference"
     code, _, _ = run(capsys, *argv, "--out", str(reference))
     assert code == 0
-    assert report_bytes(killed) == report_bytes(reference)
+    assert results_without_provenance(killed) == results_without_provenance(reference)
     with ResultStore(killed) as resumed, ResultStore(reference) as uninterrupted:
         for key in uninterrupted.statuses():
             np.testing.assert_array_equal(
