@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from shaping.config import discount, field, in_range, positive
 from shaping.errors import UnsupportedError
 from shaping.game import Game, ObservationSpec, Pair, Trajectories
-from shaping.nets import BatchedMLP
+from shaping.nets import BatchedMLP, SeedBatchedModule
 from shaping.policies import (
     BlackBoxPolicy,
     Feedback,
@@ -110,10 +110,29 @@ class CoinGame(Game):
         )
         self._family = NetworkFamily(module, tag=f"coin_mlp_{n}")
 
+        # whether a move from the centre brings the observer closer (torus distance) to each
+        # egocentric cell: [cell, move]
+        def torus_distance(a: Tensor, b: Tensor) -> Tensor:
+            row_gap = (rows[a] - rows[b]).abs()
+            col_gap = (cols[a] - cols[b]).abs()
+            return torch.minimum(row_gap, n - row_gap) + torch.minimum(col_gap, n - col_gap)
+
+        every_cell = torch.arange(self.cells, device=self.device)
+        here = torus_distance(torch.full_like(every_cell, self.centre), every_cell)
+        after = torus_distance(self.move_table[self.centre][None, :], every_cell[:, None])
+        self._compact_family = NetworkFamily(
+            CoinChaseNet((after < here[:, None]).float()), tag=f"coin_chase_{n}"
+        )
+
     # --- policies -------------------------------------------------------------------------
 
     def default_family(self) -> PolicyFamily:
         return self._family
+
+    def compact_family(self) -> PolicyFamily:
+        """Two-parameter coin-chasing policies (`CoinChaseNet`): how strongly to step towards
+        a coin of one's own colour and towards a coin of the other's colour."""
+        return self._compact_family
 
     def fixed_policy(self, strategy: str, seeds: int) -> ScriptedCoinPolicy:
         if strategy not in ScriptedCoinPolicy.STRATEGIES:
@@ -187,6 +206,29 @@ class CoinGame(Game):
             )
 
         return {"own_coin_ratio": (ratio(0), ratio(1))}
+
+
+class CoinChaseNet(SeedBatchedModule):
+    """The coin game's compact policy family: logits[a] = w_own·[a steps towards a coin of
+    the observer's colour] + w_other·[a steps towards a coin of the other's colour], with
+    w = (w_own, w_other) per seed. It spans the game's dilemma with two numbers: w_own > 0
+    collects one's own coins, w_other > 0 defects (takes the other's), w_other < 0 leaves
+    them alone; w = 0 moves at random."""
+
+    def __init__(self, closer: Tensor) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(2))
+        self.register_buffer("closer", closer)  # [cell, move]: the move nears that cell
+
+    def fan_in(self, name: str) -> int:
+        return 1
+
+    def forward(self, observation: Tensor) -> Tensor:
+        cells = self.closer.shape[0]
+        own_coin = observation[..., 2 * cells : 3 * cells]
+        other_coin = observation[..., 3 * cells :]
+        towards_own, towards_other = own_coin @ self.closer, other_coin @ self.closer
+        return towards_own * self.weight[:, None, :1] + towards_other * self.weight[:, None, 1:]
 
 
 class ScriptedCoinPolicy(BlackBoxPolicy):

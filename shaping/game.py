@@ -211,6 +211,13 @@ class Game(ABC):
     def default_family(self) -> PolicyFamily:
         """The parametric policy family learners of this game use unless they bring their own."""
 
+    def compact_family(self) -> PolicyFamily:
+        """A low-dimensional parametric family, for algorithms that learn functions of both
+        players' parameters (COLA's update functions, MeVa's meta-value): the default family
+        where that is already small (the 5 logits of the matrix games); games with large
+        policies override it with a small family that still captures their dilemma."""
+        return self.default_family()
+
     @abstractmethod
     def fixed_policy(self, strategy: str, seeds: int) -> Policy:
         """One of always_cooperate, always_defect, tit_for_tat, random, as this game means it."""
