@@ -201,13 +201,13 @@ def test_cola_is_orders_of_magnitude_more_consistent_than_lola_on_the_tandem_gam
 @pytest.mark.slow
 def test_cola_reaches_the_papers_tandem_consistency():
     """Paper scale: the paper reports COLA ≈ 1e-13 at α = 1 on the tandem game, LOLA ≈ 1e2.
-    After 20k steps this reaches 3.9e-9 with this seed (3.4e-13 with training seed 0): at
-    least ten orders of magnitude below LOLA's 128 either way."""
+    After 20k steps training seed 0 reaches 3.4e-13. The figure depends on the seed: seed 14
+    stopped at 3.9e-9 (README), still ten orders of magnitude below LOLA's 128."""
     config = dataclasses.replace(TANDEM_CI, steps=20000)
     _, metrics = train_update_functions(
-        tandem, (1, 1), config, generator(14), quiet_log(), dtype=torch.float64
+        tandem, (1, 1), config, generator(0), quiet_log(), dtype=torch.float64
     )
-    assert metrics["held_out_consistency_loss"] < 1e-8
+    assert metrics["held_out_consistency_loss"] < 1e-11
 
 
 def cola_for(registry, game, cache, **overrides) -> COLA:
