@@ -130,6 +130,10 @@ class MFOSConfig:
         return PPOSettings(self.epochs, self.clip, self.entropy, self.value_coef)
 
 
+#: configuration fields that change how a trained meta-policy plays, not what it learns
+PLAY_FIELDS = ("deterministic", "keep_training")
+
+
 @dataclass
 class MFOSState:
     """One match seat: each seed's inner policy for the coming iteration (5 logits, or the
@@ -561,6 +565,15 @@ class MFOS(Algorithm):
                 return "on sampled games the training pool holds naive learners only"
             return None
         return "M-FOS needs memory-one policies with exact values, or a game with episodes"
+
+    def artifact_key(self, game: Game) -> dict[str, Any]:
+        """The meta-policy does not depend on how it is played: `deterministic` and
+        `keep_training` leave the artifact's key unchanged."""
+        key = super().artifact_key(game)
+        key["config"] = {
+            name: value for name, value in key["config"].items() if name not in PLAY_FIELDS
+        }
+        return key
 
     def build_meta_learner(self, game: Game) -> MetaLearner:
         """The untrained meta-game of this configuration on `game`."""

@@ -128,6 +128,15 @@ def test_cached_artifact_reloads_and_plays_identically(registry, ipd, cache, mon
     assert (results[0].rewards == results[1].rewards).all()
 
 
+def test_how_it_plays_does_not_change_the_artifact(registry, ipd):
+    config = mfos_config(registry, "ipd")
+    keys = [
+        MFOS(dataclasses.replace(config, **change), "mfos").artifact_key(ipd)
+        for change in ({}, {"deterministic": True}, {"keep_training": True}, {"lr": 1e-3})
+    ]
+    assert keys[0] == keys[1] == keys[2] != keys[3]
+
+
 def test_in_context_adaptation_reads_the_opponent(registry, ipd, cache):
     """update() maps (σ(own), σ(opponent), seat) through the meta-policy: the opponent's true
     parameters when visible, the memory-one model fitted to its play when it is a black box;
