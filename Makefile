@@ -31,7 +31,7 @@ test-slow: install
 	$(PYTEST) -m slow -n 2
 
 tournament: install
-	$(BIN)/shaping tournament --profile standard --out results/tournaments/standard
+	$(BIN)/shaping tournament --profile standard --workers 2 --out results/tournaments/standard
 
 bench: install
 	$(BIN)/python -m shaping.bench

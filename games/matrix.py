@@ -15,7 +15,7 @@ batched over seeds and differentiable to any order in both players' logits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, NamedTuple
 
 import torch
@@ -51,6 +51,20 @@ class _Solution(NamedTuple):
     visits: Tensor
     state_values: Tensor
     inverse: Tensor
+
+
+class _FirstOrder(NamedTuple):
+    """The closed-form first-order analysis, seeds last, player 1's state order: weights c
+    [5, 1, S] (c_0 = 1, c_s = γ u_s), sigmoid slopes of p1 and q2 [5, 1, S], the differences
+    A and B [5, 2, S] (dV_k/dp1_s = c_s A_k,s, dV_k/dq2_s = c_s B_k,s), the gradients in θ1 and
+    θ2 [5, 2, S] (θ2's still in player 1's state order), and the `ExactAnalysis` they make."""
+
+    solution: _Solution
+    weights: Tensor
+    slopes: tuple[Tensor, Tensor]
+    differences: tuple[Tensor, Tensor]
+    gradients: tuple[Tensor, Tensor]
+    analysis: ExactAnalysis
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,7 @@ class IteratedMatrixGame(Game):
         self.seat_remap = torch.tensor(SEAT_REMAP, device=self.device)
         self._family = TabularFamily(init_std=config.init_std)
         self._constant_cache: dict[tuple, dict[str, Tensor]] = {}
+        self._memo: tuple[tuple, _FirstOrder] | None = None
 
     # --- policies -------------------------------------------------------------------------
 
@@ -198,80 +213,88 @@ class IteratedMatrixGame(Game):
     def exact_metrics(self, params_a: Tensor, params_b: Tensor) -> dict[str, Pair]:
         return self._cooperation(self._solve(params_a, params_b).visits)
 
-    def exact_analysis(
-        self, params_a: Tensor, params_b: Tensor, second_order: bool = False
-    ) -> ExactAnalysis:
-        """Values, gradients and metrics in closed form (differentiable to any order), and with
-        `second_order` the look-ahead and shaping products of both seats, also in closed form.
+    def _first_order(self, params_a: Tensor, params_b: Tensor) -> _FirstOrder:
+        """Values and gradients in closed form (differentiable to any order).
 
         With c_0 = 1 and c_s = γ u_s (s = CC..DD), dV_k/dP(joint j | state s) = c_s w_k[j], so
         dV_k/dp1_s = c_s A_k,s, A_k,s = q2_s (w_k[CC] - w_k[DC]) + (1 - q2_s)(w_k[CD] - w_k[DD])
         dV_k/dq2_s = c_s B_k,s, B_k,s = p1_s (w_k[CC] - w_k[CD]) + (1 - p1_s)(w_k[DC] - w_k[DD]),
-        times the sigmoid's derivative, and player 2's states mapped back to its own view.
+        times the sigmoid's derivative.
+
+        Without autograd, the result for the last pair of parameter tensors is kept: the match
+        loop asks for one joint policy's analysis twice (to record the iteration, then with
+        second order for white-box learners), and the second call then only adds the second-
+        order products.
         """
+        memoisable = not (params_a.requires_grad or params_b.requires_grad)
+        key = (params_a, params_b, params_a._version, params_b._version)
+        memo = self._memo
+        if (
+            memoisable
+            and memo is not None
+            and all(
+                x is y if isinstance(x, Tensor) else x == y
+                for x, y in zip(key, memo[0], strict=True)
+            )
+        ):
+            return memo[1]
         constants = self._constants(params_a)
         solution = self._solve(params_a, params_b)
         p1, q2, visits, w = solution.p1, solution.q2, solution.visits, solution.state_values
         values = (visits.unsqueeze(1) * constants["payoffs_by_row"]).sum(0)  # [2, S]
         weights = torch.cat((torch.ones_like(visits[:1]), self.gamma * visits), 0).unsqueeze(1)
         p1_column, q2_column = p1.unsqueeze(1), q2.unsqueeze(1)  # [5, 1, S]
-        sigmoid_slope_1 = p1_column - p1_column * p1_column
-        sigmoid_slope_2 = q2_column - q2_column * q2_column
-        # A and B: [5 states, 2 values, S]
-        differences_1 = torch.lerp(w[1] - w[3], w[0] - w[2], q2_column)
-        differences_2 = torch.lerp(w[2] - w[3], w[0] - w[1], p1_column)
-        # d/dθ1 and d/dθ2 of (V1, V2), player 1's state order: [5 states, 2 values, S]
-        grad_a = weights * differences_1 * sigmoid_slope_1
-        grad_b = weights * differences_2 * sigmoid_slope_2
-        remap = constants["remap"]
-        lookahead = shaping = None
-        if second_order:
-            # Seat 1 differentiates ⟨∇θ2 V_k, v_k⟩ with v_1 = ∇θ2 V2 (look-ahead) and
-            # v_2 = ∇θ2 V1 (shaping): the gradient blocks with the values exchanged.
-            products_1 = self._cross_products(
-                solution,
-                weights,
-                own_slope=sigmoid_slope_1,
-                own_differences=differences_1,
-                other_differences=differences_2,
-                other_probability=q2_column,
-                cotangent=sigmoid_slope_2 * grad_b.flip(1),
-                seat=0,
-            )
-            products_2 = self._cross_products(
-                solution,
-                weights,
-                own_slope=sigmoid_slope_2,
-                own_differences=differences_2,
-                other_differences=differences_1,
-                other_probability=p1_column,
-                cotangent=sigmoid_slope_1 * grad_a.flip(1),
-                seat=1,
-            ).index_select(0, remap)
-            # products_1[:, k] pairs with V_k: k = 0 is seat 1's look-ahead, k = 1 its shaping
-            # term; for seat 2 the other way round.
-            lookahead = (products_1[:, 0].T, products_2[:, 1].T)
-            shaping = (products_1[:, 1].T, products_2[:, 0].T)
-        grad_b = grad_b.index_select(0, remap)
-        gradients = (
-            (grad_a[:, 0].T, grad_b[:, 0].T),
-            (grad_a[:, 1].T, grad_b[:, 1].T),
+        slopes = (p1_column - p1_column * p1_column, q2_column - q2_column * q2_column)
+        differences = (
+            torch.lerp(w[1] - w[3], w[0] - w[2], q2_column),
+            torch.lerp(w[2] - w[3], w[0] - w[1], p1_column),
         )
-        return ExactAnalysis(
-            (values[0], values[1]), gradients, self._cooperation(visits), lookahead, shaping
+        grad_a = weights * differences[0] * slopes[0]
+        grad_b = weights * differences[1] * slopes[1]
+        grad_b_own_view = grad_b.index_select(0, constants["remap"])
+        analysis = ExactAnalysis(
+            (values[0], values[1]),
+            (
+                (grad_a[:, 0].T, grad_b_own_view[:, 0].T),
+                (grad_a[:, 1].T, grad_b_own_view[:, 1].T),
+            ),
+            self._cooperation(visits),
+        )
+        result = _FirstOrder(solution, weights, slopes, differences, (grad_a, grad_b), analysis)
+        self._memo = (key, result) if memoisable else None
+        return result
+
+    def exact_analysis(
+        self, params_a: Tensor, params_b: Tensor, second_order: bool = False
+    ) -> ExactAnalysis:
+        """Values, gradients and metrics in closed form (differentiable to any order), and with
+        `second_order` the look-ahead and shaping products of both seats, also in closed form
+        (see `_cross_products`)."""
+        first = self._first_order(params_a, params_b)
+        if not second_order:
+            return first.analysis
+        grad_a, grad_b = first.gradients
+        slope_a, slope_b = first.slopes
+        curvature = first.solution.state_values
+        curvature = (curvature[0] - curvature[1] - curvature[2] + curvature[3]).unsqueeze(0)
+        # Seat 1 differentiates ⟨∇θ2 V_k, v_k⟩ with v_1 = ∇θ2 V2 (look-ahead) and v_2 = ∇θ2 V1
+        # (shaping): the gradient blocks with the values exchanged.
+        products_a = self._cross_products(
+            first, curvature, cotangent=slope_b * grad_b.flip(1), seat=0
+        )
+        products_b = self._cross_products(
+            first, curvature, cotangent=slope_a * grad_a.flip(1), seat=1
+        ).index_select(0, self._constants(params_a)["remap"])
+        # products_a[:, k] pairs with V_k: k = 0 is seat 1's look-ahead, k = 1 its shaping term;
+        # for seat 2 the other way round.
+        return replace(
+            first.analysis,
+            lookahead=(products_a[:, 0].T, products_b[:, 1].T),
+            shaping=(products_a[:, 1].T, products_b[:, 0].T),
         )
 
     def _cross_products(
-        self,
-        solution: _Solution,
-        weights: Tensor,
-        *,
-        own_slope: Tensor,
-        own_differences: Tensor,
-        other_differences: Tensor,
-        other_probability: Tensor,
-        cotangent: Tensor,
-        seat: int,
+        self, first: _FirstOrder, curvature: Tensor, cotangent: Tensor, seat: int
     ) -> Tensor:
         """∇_own ⟨∇_other V_k, v_k⟩ for both values k at once, [5, 2, S] in player 1's order.
 
@@ -282,10 +305,13 @@ class IteratedMatrixGame(Game):
             dG/dp1_t = γ z_t A_k,t [t ≥ 1] + γ c_t A_t(m) + α_t c_t D_k,
         z = Mᵀ ω, ω = Σ_s α_s c_s ∂x_s/∂q2_s, m = M e, e_s = α_s B_k,s (s ≥ 1), A_t(y) the
         A-combination of a vector y over joint actions, D_k = w_k[CC] - w_k[CD] - w_k[DC] +
-        w_k[DD] (the derivative of A_k,t in q2_t, equal to that of B_k,t in p1_t).
+        w_k[DD] (`curvature`: the derivative of A_k,t in q2_t, equal to that of B_k,t in p1_t).
         """
-        inverse, w = solution.inverse, solution.state_values
+        solution, weights = first.solution, first.weights
+        inverse = solution.inverse
+        own_differences, other_differences = first.differences[seat], first.differences[1 - seat]
         own_probability = (solution.p1 if seat == 0 else solution.q2).unsqueeze(1)
+        other_probability = (solution.q2 if seat == 0 else solution.p1).unsqueeze(1)
         weighted = weights * cotangent  # α_s c_s, [5, 2, S]
         # ω over joint actions: seat 1 pairs (CC, CD) and (DC, DD) with weights (p1, 1 - p1);
         # seat 2 pairs (CC, DC) and (CD, DD) with weights (q2, 1 - q2).
@@ -306,8 +332,8 @@ class IteratedMatrixGame(Game):
             combined = torch.lerp(
                 through_u[2] - through_u[3], through_u[0] - through_u[1], other_probability
             )
-        curvature = (w[0] - w[1] - w[2] + w[3]).unsqueeze(0)  # D, [1, 2, S]
         through_w = torch.cat((torch.zeros_like(through_w[:1]), through_w), 0)
+        own_slope = first.slopes[seat]
         return own_slope * (
             self.gamma * (through_w * own_differences + weights * combined) + weighted * curvature
         )

@@ -1,11 +1,12 @@
-"""The `shaping` command line: list the zoo, play a match (and, in later commands, run
-tournaments and reports). Errors in names, configs or arguments print one line naming the
+"""The `shaping` command line: list the zoo, play a match, pretrain an artifact, run a
+tournament and rebuild its report. Errors in names, configs or arguments print one line naming the
 offending field and exit with status 2, writing nothing."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -151,6 +152,55 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tournament(args: argparse.Namespace) -> int:
+    """Run (or resume) a round-robin tournament and write its leaderboard."""
+    from shaping.runtime import resolve_device
+    from shaping.tournament.run import TournamentOptions, run_tournament, terminate_as_interrupt
+
+    resolve_device(args.device)
+    options = TournamentOptions(
+        profile=args.profile,
+        games=args.games,
+        algorithms=args.algorithms,
+        seeds=args.seeds,
+        iterations=args.iterations,
+        seed=args.seed,
+        device=args.device,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        workers=args.workers,
+        out=args.out,
+        retry_failed=args.retry_failed,
+        artifacts=args.artifacts,
+        configs=args.configs,
+        tensorboard=not args.no_tensorboard,
+    )
+    with terminate_as_interrupt():
+        try:
+            summary = run_tournament(options)
+        except KeyboardInterrupt as interrupt:
+            print(
+                "shaping: interrupted; every finished match is stored, run the same command "
+                "again to resume",
+                file=sys.stderr,
+            )
+            return 128 + getattr(interrupt, "signum", signal.SIGINT)
+    print(summary.line(args.profile))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild a tournament's report from its result store."""
+    from shaping.tournament.report import write_report
+    from shaping.tournament.store import ResultStore
+
+    with ResultStore(args.directory, create=False) as store:
+        files = write_report(store, args.directory)
+    leaderboard = Path(args.directory) / "leaderboard.md"
+    print(f"report: {', '.join(path.name for path in files)}; leaderboard: {leaderboard}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shaping",
@@ -201,6 +251,67 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--artifacts", default=None, help="artifact cache (default results/zoo)")
     train.add_argument("--log-dir", default=None, help="TensorBoard directory of the training run")
     train.set_defaults(run=cmd_train)
+
+    tournament = commands.add_parser(
+        "tournament",
+        help="every algorithm against every algorithm on every game of a profile",
+    )
+    tournament.add_argument(
+        "--profile",
+        default="standard",
+        help="quick, standard, full (zoo_configs/profiles/) or a profile YAML path",
+    )
+    tournament.add_argument(
+        "--games", nargs="+", default=None, help="games to play (default: the profile's)"
+    )
+    tournament.add_argument(
+        "--algorithms",
+        nargs="+",
+        default=None,
+        help="entrants (default: every registered algorithm)",
+    )
+    tournament.add_argument(
+        "--seeds", type=_positive_int("--seeds"), default=None, help="seeds of every match"
+    )
+    tournament.add_argument(
+        "--iterations",
+        type=_positive_int("--iterations"),
+        default=None,
+        help="learning iterations of every match",
+    )
+    tournament.add_argument(
+        "--seed", type=_non_negative_int, default=None, help="tournament seed (default: profile's)"
+    )
+    tournament.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    tournament.add_argument(
+        "--executor", choices=("local", "ray"), default="local", help="where matches run"
+    )
+    tournament.add_argument(
+        "--ray-address", default=None, help="address of an existing Ray cluster"
+    )
+    tournament.add_argument(
+        "--workers",
+        type=_positive_int("--workers"),
+        default=None,
+        help="local: worker processes (default 1, in-process); ray: CPUs of a new local cluster",
+    )
+    tournament.add_argument(
+        "--out", default=None, help="tournament directory (default results/tournaments/PROFILE)"
+    )
+    tournament.add_argument(
+        "--retry-failed", action="store_true", help="play again the matches that failed"
+    )
+    tournament.add_argument(
+        "--artifacts", default=None, help="cache of pretrained artifacts (default results/zoo)"
+    )
+    tournament.add_argument(
+        "--no-tensorboard", action="store_true", help="do not write TensorBoard curves"
+    )
+    tournament.set_defaults(run=cmd_tournament)
+
+    report = commands.add_parser("report", help="rebuild a tournament's report from its store")
+    report.add_argument("directory", help="the tournament directory (holds results.sqlite)")
+    report.set_defaults(run=cmd_report)
     return parser
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from shaping.rl import discounted_returns
+
 
 def magic_box(x: Tensor) -> Tensor:
     """□(x) = exp(x - x.detach()): value 1, gradient □(x)·∇x (DiCE paper, Sec. 4)."""
@@ -51,3 +53,24 @@ def dice_objective(
 def batch_mean_baseline(returns: Tensor) -> Tensor:
     """A simple baseline: the mean return-to-go over the episodes of each seed, [T, S, B]."""
     return returns.mean(dim=-1, keepdim=True).expand_as(returns)
+
+
+def loaded_dice_returns(
+    rewards: Tensor, log_probs: Tensor, values: Tensor, gamma: float, lam: float
+) -> Tensor:
+    """Returns-to-go G_t [T, ...] made differentiable in a policy's log-probabilities [T, ...].
+
+    The value is the sampled return G_t = Σ_{k≥t} γ^(k-t) r_k; the gradient is the Loaded-DiCE
+    estimate (Farquhar et al. 2019, eq. 8, with baseline `values` V_k and the extra discount λ
+    on distant dependencies) of how that policy changes E[G_t]:
+
+        ∇G_t ≈ Σ_{k≥t} (γλ)^(k-t) (G_k - V_k) ∇log π(a_k | s_k).
+
+    Each (G_k - V_k) is multiplied by □(Σ_{j≤k} log π_j) - □(Σ_{j<k} log π_j), which is zero in
+    value and has gradient ∇log π_k.
+    """
+    returns = discounted_returns(rewards.detach(), gamma)
+    boxes = magic_box(torch.cumsum(log_probs, dim=0))
+    previous = torch.cat((torch.ones_like(boxes[:1]), boxes[:-1]))
+    weighted = (returns - values.detach()) * (boxes - previous)
+    return returns + discounted_returns(weighted, gamma * lam)

@@ -102,7 +102,7 @@ class ExactAnalysis:
 def value_gradients(values: Pair, params: Pair) -> tuple[Pair, Pair]:
     """gradients[k][seat] = ∇_seat V_k [S, d_seat] of per-seed values (V_0, V_1) in the leaves
     `params`, kept in the graph for higher derivatives; zero where V_k ignores a parameter."""
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         tuple(
             torch.zeros_like(leaf) if gradient is None else gradient
             for gradient, leaf in zip(
@@ -116,24 +116,32 @@ def value_gradients(values: Pair, params: Pair) -> tuple[Pair, Pair]:
 
 
 def cross_products(
-    gradients: tuple[Pair, Pair], params: Pair, create_graph: bool = False
-) -> tuple[Pair, Pair]:
-    """(lookahead, shaping) products of both seats by automatic differentiation.
+    gradients: tuple[Pair, Pair],
+    params: Pair,
+    create_graph: bool = False,
+    seats: tuple[int, ...] = (0, 1),
+    lookahead: bool = True,
+    shaping: bool = True,
+) -> tuple[tuple[Tensor | None, Tensor | None], tuple[Tensor | None, Tensor | None]]:
+    """(lookahead, shaping) products by automatic differentiation, one backward pass each.
 
     `gradients[k][seat]` = ∇_seat V_k must be differentiable functions of the leaves `params`
     (seat order). For seat i with co-player j:
     lookahead[i] = ∇_i ⟨∇_j V_i, sg(∇_j V_j)⟩ and shaping[i] = ∇_i ⟨∇_j V_j, sg(∇_j V_i)⟩,
-    sg = stop-gradient. Zero where a value does not depend on a parameter.
+    sg = stop-gradient; zero where a value does not depend on a parameter, None for the seats
+    and terms not asked for.
     """
-    lookahead, shaping = [], []
-    for seat in (0, 1):
+    products: dict[tuple[str, int], Tensor] = {}
+    for seat in seats:
         other = 1 - seat
         own_value_cross = gradients[seat][other]  # ∇_j V_i
         other_value_cross = gradients[other][other]  # ∇_j V_j
-        for products, value_cross, vector in (
-            (lookahead, own_value_cross, other_value_cross),
-            (shaping, other_value_cross, own_value_cross),
+        for name, wanted, value_cross, vector in (
+            ("lookahead", lookahead, own_value_cross, other_value_cross),
+            ("shaping", shaping, other_value_cross, own_value_cross),
         ):
+            if not wanted:
+                continue
             product = None
             if value_cross.requires_grad:
                 (product,) = torch.autograd.grad(
@@ -143,8 +151,11 @@ def cross_products(
                     create_graph=create_graph,
                     allow_unused=True,
                 )
-            products.append(torch.zeros_like(params[seat]) if product is None else product)
-    return (lookahead[0], lookahead[1]), (shaping[0], shaping[1])
+            products[name, seat] = torch.zeros_like(params[seat]) if product is None else product
+    return (
+        (products.get(("lookahead", 0)), products.get(("lookahead", 1))),
+        (products.get(("shaping", 0)), products.get(("shaping", 1))),
+    )
 
 
 class Game(ABC):

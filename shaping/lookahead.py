@@ -48,15 +48,19 @@ from shaping.game import (
     cross_products,
     value_gradients,
 )
-from shaping.policies import PolicyFamily
+from shaping.opponent_model import OpponentModel
+from shaping.optim import Ascent, OptimizerState
+from shaping.policies import ParametricPolicy, PolicyFamily
 
 if TYPE_CHECKING:
     from shaping.algorithm import MatchView
-    from shaping.opponent_model import OpponentModel
 
 #: (θ_own [S, d], θ_opp [S, d']) -> (V_own [S], V_opp [S]), differentiable to second order
 JointValues = Callable[[Tensor, Tensor], Pair]
+#: how a learner estimates the terms: exact where possible else DiCE, exact only, DiCE only
 Estimator = Literal["auto", "exact", "dice"]
+#: one optional tensor per player (second-order terms computed only where asked for)
+MaybePair = tuple[Tensor | None, Tensor | None]
 
 
 @dataclass(frozen=True)
@@ -65,20 +69,17 @@ class ShapingTerms:
 
     Index 0 is the player whose point of view built the terms, index 1 its co-player; so
     `gradients[0]` is the learner's own naive gradient and `shaping[1]` the co-player's
-    shaping term (SOS needs both players' terms for its p-criterion).
+    shaping term (SOS needs both players' terms for its p-criterion). Second-order terms that
+    were not asked for (see `shaping_terms`) are None.
     """
 
     gradients: Pair
-    lookahead: Pair
-    shaping: Pair
+    lookahead: MaybePair
+    shaping: MaybePair
 
     def swapped(self) -> ShapingTerms:
         """The same terms from the co-player's point of view."""
-        return ShapingTerms(
-            self.gradients[::-1],
-            self.lookahead[::-1],
-            self.shaping[::-1],  # type: ignore[arg-type]
-        )
+        return ShapingTerms(self.gradients[::-1], self.lookahead[::-1], self.shaping[::-1])
 
     @classmethod
     def from_analysis(cls, analysis: ExactAnalysis, player: int) -> ShapingTerms:
@@ -90,18 +91,31 @@ class ShapingTerms:
         return terms if player == 0 else terms.swapped()
 
 
-def shaping_terms(values: JointValues, own: Tensor, opponent: Tensor) -> ShapingTerms:
-    """ξ, H_o ξ and χ of both players by automatic differentiation of `values` at (own,
-    opponent); works for any value function, e.g. DiCE objectives (whose derivatives of every
-    order estimate the true ones)."""
+def shaping_terms(
+    values: JointValues,
+    own: Tensor,
+    opponent: Tensor,
+    players: tuple[int, ...] = (0, 1),
+    lookahead: bool = True,
+    shaping: bool = True,
+) -> ShapingTerms:
+    """ξ of both players and the look-ahead and shaping terms of `players` (0: own, 1: the
+    opponent) by automatic differentiation of `values` at (own, opponent). Works for any value
+    function, e.g. DiCE objectives (whose derivatives of every order estimate the true ones);
+    each second-order term costs one backward pass, so ask only for what the update uses."""
     with torch.enable_grad():
         leaves = (own.detach().requires_grad_(True), opponent.detach().requires_grad_(True))
         gradients = value_gradients(values(*leaves), leaves)
-        lookahead, shaping = cross_products(gradients, leaves)
+        products = cross_products(
+            gradients, leaves, seats=players, lookahead=lookahead, shaping=shaping
+        )
+    lookahead_products, shaping_products = (
+        tuple(None if t is None else t.detach() for t in pair) for pair in products
+    )
     return ShapingTerms(
         (gradients[0][0].detach(), gradients[1][1].detach()),
-        (lookahead[0].detach(), lookahead[1].detach()),
-        (shaping[0].detach(), shaping[1].detach()),
+        lookahead_products,
+        shaping_products,
     )
 
 
@@ -161,7 +175,10 @@ def lookahead_gradient(
 def centred_rewards(trajectories: Trajectories) -> Trajectories:
     """The episodes with each step's rewards centred on their mean over the episodes of a
     seed, the variance reduction of the LOLA-DiCE code (alshedivat/lola, lola_dice/rpg.py):
-    E[□(·)] = 1, so subtracting a constant from r_t changes no derivative in expectation."""
+    E[□(·)] = 1, so subtracting a constant from r_t changes no derivative in expectation.
+    A single episode per seed is left as it is (centring it would erase every reward)."""
+    if trajectories.batch < 2:
+        return trajectories
     rewards = tuple(r - r.mean(dim=-1, keepdim=True) for r in trajectories.rewards)
     return replace(trajectories, rewards=rewards)
 
@@ -196,18 +213,62 @@ def sampled_dice_values(
 ) -> JointValues:
     """DiCE objectives of both players on `batch` fresh episodes of `horizon` steps, rolled
     out at every evaluation by the policies built from the given parameters (the opponent's
-    family rebuilds the opponent, or its model, from looked-ahead parameters)."""
+    family rebuilds the opponent, or its model, from looked-ahead parameters).
+
+    Episodes are sampled without a graph; the log-probabilities of their actions are then
+    recomputed in one batched call, which gives the same DiCE objective as log-probabilities
+    kept during the roll-out, with a much smaller graph."""
 
     def values(own: Tensor, opponent: Tensor) -> Pair:
-        episodes = view.rollout(
-            own_family.build(own), opponent_family.build(opponent), batch, horizon
-        )
-        return view.game.dice_objectives(centred_rewards(episodes))
+        with torch.no_grad():
+            episodes = view.rollout(
+                own_family.build(own.detach()),
+                opponent_family.build(opponent.detach()),
+                batch,
+                horizon,
+            )
+        return dice_values_on(view.game, episodes, own_family, opponent_family)(own, opponent)
 
     return values
 
 
 # --- one learner, one iteration -----------------------------------------------------------
+
+
+def estimator_support(game: Game, estimator: Estimator) -> str | None:
+    """Why a learner with this `estimator` cannot play `game` (None if it can): "exact" needs
+    exact values for the game's default policies."""
+    family = game.default_family()
+    if estimator == "exact" and not game.has_exact(family, family):
+        return f"estimator 'exact' needs exact values, which {game.name} does not have"
+    return None
+
+
+@dataclass
+class ShapingState:
+    """A look-ahead learner's state: its parameters, optimiser state and opponent model."""
+
+    family: PolicyFamily
+    params: Tensor
+    optimizer: OptimizerState
+    model: OpponentModel
+
+    @classmethod
+    def init(
+        cls, game: Game, seeds: int, generator: torch.Generator, ascent: Ascent
+    ) -> ShapingState:
+        """Fresh parameters of the game's default family and an empty opponent model."""
+        family = game.default_family()
+        params = family.init(seeds, generator)
+        return cls(family, params, ascent.init(params), OpponentModel(family))
+
+    def policy(self) -> ParametricPolicy:
+        return self.family.build(self.params)
+
+    def ascend(self, ascent: Ascent, direction: Tensor) -> ShapingState:
+        """The state after one ascent step along `direction`."""
+        params, optimizer = ascent.step(self.params, direction, self.optimizer)
+        return ShapingState(self.family, params, optimizer, self.model)
 
 
 class ShapingOracle:
@@ -220,6 +281,9 @@ class ShapingOracle:
     * DiCE otherwise, or when `estimator` is "dice": the first evaluation on `batch` episodes
       of `horizon` steps at the current parameters (this iteration's shared episodes when
       their size matches), later ones on fresh roll-outs.
+
+    With `always_model`, the opponent is the model fitted to its play even when its parameters
+    are visible (LOLA-OM, Foerster et al. 2018, Sec. 3.3).
 
     oracle = ShapingOracle(view, family, params, model)
     oracle.terms()                  # ShapingTerms, own player first
@@ -235,12 +299,20 @@ class ShapingOracle:
         estimator: Estimator = "auto",
         batch: int | None = None,
         horizon: int | None = None,
+        always_model: bool = False,
     ) -> None:
         self.view = view
         self.family = family
         self.params = params.detach()
-        self.opponent_family, self.opponent_params = model.estimate(view)
-        self.true_opponent = view.sees_opponent and self.opponent_family is view.opponent_family
+        if always_model:
+            self.opponent_family = model.family
+            self.opponent_params = model.fit(view.trajectories)
+        else:
+            self.opponent_family, self.opponent_params = model.estimate(view)
+        #: whether the opponent seen is the true one (its visible parameters), not a model
+        self.true_opponent = (
+            not always_model and view.sees_opponent and self.opponent_family is view.opponent_family
+        )
         exact = view.game.has_exact(family, self.opponent_family)
         if estimator == "exact" and not exact:
             raise UnsupportedError(
@@ -278,10 +350,22 @@ class ShapingOracle:
         with torch.no_grad():
             return self.view.rollout(self.family.build(self.params), None, self.batch, self.horizon)
 
-    def terms(self) -> ShapingTerms:
-        """ξ, H_o ξ and χ of the learner (index 0) and its (true or modelled) opponent."""
+    def terms(
+        self, players: tuple[int, ...] = (0, 1), lookahead: bool = True, shaping: bool = True
+    ) -> ShapingTerms:
+        """ξ, H_o ξ and χ of the learner (index 0) and its (true or modelled) opponent.
+
+        DiCE estimates compute only the second-order terms asked for; the exact closed form
+        gives all of them at once."""
         if not self.exact:
-            return shaping_terms(self.current_values(), self.params, self.opponent_params)
+            return shaping_terms(
+                self.current_values(),
+                self.params,
+                self.opponent_params,
+                players,
+                lookahead,
+                shaping,
+            )
         if not self.true_opponent:
             return exact_terms(self.view.game, self.params, self.opponent_params, self.view.player)
         outcome = self.view.outcome

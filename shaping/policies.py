@@ -166,6 +166,13 @@ class TabularPolicy(ParametricPolicy):
         table = self.params.unsqueeze(0).expand(steps, -1, -1)
         return _binary_log_prob(torch.gather(table, 2, observations), actions)
 
+    def action_log_probs(self, observations: Tensor) -> Tensor:
+        """Log-probabilities of both actions [T, S, B, 2] in states [T, S, B]."""
+        steps = observations.shape[0]
+        table = self.params.unsqueeze(0).expand(steps, -1, -1)
+        logits = torch.gather(table, 2, observations)
+        return torch.nn.functional.logsigmoid(torch.stack((logits, -logits), dim=-1))
+
 
 def _binary_log_prob(logits: Tensor, actions: Tensor) -> Tensor:
     """log P(action) for P(action 0) = sigmoid(logit); exact at infinite logits."""
@@ -246,6 +253,25 @@ class NetworkFamily(PolicyFamily):
         """Run the module with these seed-batched parameters."""
         return functional_call(self.module, self.unflatten(params), inputs)
 
+    def forward_sequence(self, params: Tensor, observations: Tensor) -> Tensor:
+        """The module's outputs [T, S, B, out] along episodes [T, S, B, ...]: one batched call
+        for a feed-forward module, a step-by-step scan from the initial memory for a recurrent
+        one."""
+        steps, seeds, batch = observations.shape[:3]
+        named = self.unflatten(params)
+        if not self.recurrent:
+            flat = observations.transpose(0, 1).reshape(
+                seeds, steps * batch, *observations.shape[3:]
+            )
+            outputs = functional_call(self.module, named, (flat,))
+            return outputs.reshape(seeds, steps, batch, -1).transpose(0, 1)
+        hidden = self.module.initial_hidden(seeds, batch, params.device)
+        outputs = []
+        for step in range(steps):
+            output, hidden = functional_call(self.module, named, (observations[step], hidden))
+            outputs.append(output)
+        return torch.stack(outputs)
+
 
 class NetworkPolicy(ParametricPolicy):
     """Categorical policy from a seed-batched network; observations are [S, B, features]."""
@@ -280,19 +306,7 @@ class NetworkPolicy(ParametricPolicy):
 
     def action_log_probs(self, observations: Tensor) -> Tensor:
         """Log-probabilities of every action [T, S, B, A] along episodes [T, S, B, ...]."""
-        steps, seeds, batch = observations.shape[:3]
-        if not self.family.recurrent:
-            flat = observations.permute(1, 0, 2, *range(3, observations.dim()))
-            flat = flat.reshape(seeds, steps * batch, *observations.shape[3:])
-            logits, _ = self._logits(flat, None)
-            logits = logits.reshape(seeds, steps, batch, -1).transpose(0, 1)
-            return torch.log_softmax(logits, dim=-1)
-        hidden = self.family.module.initial_hidden(seeds, batch, self.params.device)
-        outputs = []
-        for step in range(steps):
-            logits, hidden = self._logits(observations[step], hidden)
-            outputs.append(logits)
-        return torch.log_softmax(torch.stack(outputs), dim=-1)
+        return torch.log_softmax(self.family.forward_sequence(self.params, observations), dim=-1)
 
     def log_prob(self, observations: Tensor, actions: Tensor) -> Tensor:
         log_probs = self.action_log_probs(observations)

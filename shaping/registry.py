@@ -72,12 +72,40 @@ def import_object(path: str, where: str) -> Any:
         raise ConfigError(f"{where}: module {module_name!r} has no {attribute!r}") from None
 
 
-def _read_yaml(path: Path, shown: str) -> dict[str, Any]:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects duplicate keys (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely, rejecting duplicate keys."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
+
+
+def read_yaml(path: Path, shown: str) -> Any:
+    """The content of a YAML file; syntax errors and duplicate keys are one-line ConfigErrors
+    naming the file (as `shown`) and the line."""
     try:
-        data = yaml.safe_load(path.read_text())
+        return load_yaml(path.read_text())
     except yaml.YAMLError as error:
         first_line = str(error).splitlines()[0] if str(error) else "invalid YAML"
-        raise ConfigError(f"{shown}: invalid YAML: {first_line}") from error
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"{shown}: invalid YAML: {first_line}{where}") from error
+
+
+def _read_yaml(path: Path, shown: str) -> dict[str, Any]:
+    data = read_yaml(path, shown)
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -126,3 +126,10 @@ def test_unknown_names_suggest_the_nearest(registry):
         registry.algorithm("tit_for_tatt", "--b")
     with pytest.raises(ConfigError, match=r"--game: unknown game 'chess' \(known: "):
         registry.game("chess", "--game")
+
+
+def test_duplicate_keys_are_rejected_not_silently_overwritten(configs):
+    path = configs / "algorithms" / "naive.yaml"
+    path.write_text(path.read_text() + "  defaults: {lr: 2.0}\n")
+    message = load_error(configs)
+    assert "naive.yaml: invalid YAML: duplicate key 'defaults'" in message and "(line " in message

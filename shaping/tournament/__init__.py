@@ -1,0 +1,15 @@
+"""The round-robin tournament: profiles, the result store, executors, the leaderboard.
+
+    profile.py   zoo_configs/profiles/*.yaml: games, seeds, iterations, hyperparameter overrides
+    plan.py      which matches a tournament plays, their identities, keys and seeds
+    store.py     the SQLite result store (one transaction per finished match)
+    execute.py   the match task and the local / process-pool / Ray executors
+    run.py       the tournament loop: plan, skip what is stored, play the rest, report
+    report.py    the leaderboard (Markdown, CSV, JSON, PNG heatmaps, HTML) from the store alone
+    curves.py    TensorBoard learning curves of every match
+    stats.py     means and Student-t intervals over seeds
+
+This is a subpackage so that `shaping.artifacts.code_version` (the shaping/*.py core) does not
+change when only the tournament or the report changes: stored matches and pretrained artifacts
+stay valid across report fixes.
+"""

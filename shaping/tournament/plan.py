@@ -1,0 +1,291 @@
+"""Which matches a tournament plays, and what determines each one.
+
+Every entrant meets every entrant, itself included, in both seats, on every game of the
+profile: for n entrants that is n² ordered pairs per game (the self-play match is one match,
+its two seats being the same algorithm). A pair in which one side cannot play the game is a
+cell marked n/a with the reason.
+
+A match is identified by everything that determines its numbers (`MatchSpec.identity`): the
+game and its configuration, both algorithms in seat order with their effective
+configurations, the seeds, the iterations, the match seed, the device and the code version
+(shaping core + both algorithms' and the game's source files). Its store key is the hash of
+that identity. The match seed is derived from the tournament seed and the match's names only
+(`match_seed`), so it does not depend on the order in which matches run or on what was
+already stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from shaping.algorithm import Outcome
+from shaping.artifacts import code_version, key_digest
+from shaping.config import config_as_dict
+from shaping.errors import ConfigError, UnsupportedError
+from shaping.registry import GameEntry, Registry, suggest
+from shaping.tournament.profile import GameSettings, Profile
+
+#: the two fixed strategies whose self-play payoffs anchor the overall normalisation
+REFERENCE_STRATEGIES = ("always_cooperate", "always_defect")
+#: seeds of the roll-outs that measure reference payoffs where a game has no exact values
+REFERENCE_SEEDS = 32
+
+
+@dataclass(frozen=True)
+class Player:
+    """One seat of a match: the algorithm's name, class path and effective configuration."""
+
+    name: str
+    module: str
+    config: Any
+
+
+@dataclass(frozen=True)
+class MatchSpec:
+    """Everything a worker needs to play one match, and nothing that does not change it."""
+
+    game: str
+    game_module: str
+    game_config: Any
+    players: tuple[Player, Player]
+    seeds: int
+    iterations: int
+    seed: int
+    device: str
+    code: str
+
+    def identity(self) -> dict[str, Any]:
+        """The JSON-friendly description of this match that its key hashes."""
+        return {
+            "game": self.game,
+            "game_class": self.game_module,
+            "game_config": config_as_dict(self.game_config),
+            "players": [
+                {"name": p.name, "class": p.module, "config": config_as_dict(p.config)}
+                for p in self.players
+            ],
+            "seeds": self.seeds,
+            "iterations": self.iterations,
+            "seed": self.seed,
+            "device": self.device,
+            "code": self.code,
+        }
+
+    @cached_property
+    def key(self) -> str:
+        return key_digest(self.identity())
+
+    @property
+    def label(self) -> str:
+        return f"{self.game} {self.players[0].name} vs {self.players[1].name}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One ordered pair (a in seat 0, b in seat 1) of a game: a match, or n/a with a reason."""
+
+    game: str
+    a: str
+    b: str
+    match: MatchSpec | None
+    not_applicable: str | None = None
+
+
+@dataclass
+class Plan:
+    """A tournament: its settings, entrants, games and cells."""
+
+    profile: Profile
+    seed: int
+    device: str
+    games: dict[str, dict[str, Any]]
+    entrants: list[dict[str, Any]]
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def matches(self) -> list[MatchSpec]:
+        return [cell.match for cell in self.cells if cell.match is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        """What the report needs, JSON-friendly: stored with the results."""
+        return {
+            "profile": self.profile.name,
+            "profile_source": self.profile.source,
+            "description": self.profile.description,
+            "seed": self.seed,
+            "device": self.device,
+            "games": self.games,
+            "entrants": self.entrants,
+            "cells": [
+                {
+                    "game": cell.game,
+                    "a": cell.a,
+                    "b": cell.b,
+                    "key": cell.match.key if cell.match else None,
+                    "not_applicable": cell.not_applicable,
+                }
+                for cell in self.cells
+            ],
+        }
+
+
+def match_seed(tournament_seed: int, game: str, a: str, b: str) -> int:
+    """The seed of match (game, a in seat 0, b in seat 1): a hash, so that a match's numbers
+    never depend on scheduling, resumption or which other matches exist."""
+    text = json.dumps([tournament_seed, game, a, b])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 33
+
+
+def reference_payoffs(game: Any, seed: int) -> dict[str, float] | None:
+    """Mean reward per step (over both players) when both play always_cooperate, and when
+    both play always_defect: exact where the game has exact values, else measured over
+    REFERENCE_SEEDS x batch episodes. None if the game has no such fixed strategies."""
+    values = {}
+    for strategy in REFERENCE_STRATEGIES:
+        try:
+            policies = tuple(game.fixed_policy(strategy, REFERENCE_SEEDS) for _ in range(2))
+        except (UnsupportedError, NotImplementedError):
+            return None
+        generator = torch.Generator(device=game.device).manual_seed(seed)
+        rewards, _ = Outcome(game, policies, REFERENCE_SEEDS, generator).record()
+        values[strategy] = float(torch.stack(rewards).double().mean())
+    return {
+        "mutual_cooperation": values["always_cooperate"],
+        "mutual_defection": values["always_defect"],
+    }
+
+
+def _select(names: list[str] | None, known: list[str], flag: str, kind: str) -> list[str]:
+    """`names` checked against `known` (all of `known` when none are given)."""
+    for name in names or ():
+        if name not in known:
+            raise ConfigError(f"{flag}: unknown {kind} {name!r}{suggest(name, known)}")
+    return list(names) if names else list(known)
+
+
+def build_plan(
+    registry: Registry,
+    profile: Profile,
+    *,
+    games: list[str] | None = None,
+    algorithms: list[str] | None = None,
+    seeds: int | None = None,
+    iterations: int | None = None,
+    seed: int | None = None,
+    device: str = "cpu",
+) -> Plan:
+    """The tournament of `profile`, narrowed to `games` / `algorithms` and with `seeds`,
+    `iterations` and the tournament `seed` overridden where given.
+
+    A game outside the profile may be named in `games`; it is played at its registered match
+    size (zoo_configs/games.yaml `match`).
+    """
+    if games:
+        game_names = [registry.game(name, "--games").name for name in dict.fromkeys(games)]
+    else:
+        game_names = list(profile.games)
+    chosen = set(_select(algorithms, list(registry.algorithms), "--algorithms", "algorithm"))
+    entrant_names = [name for name in registry.algorithms if name in chosen]
+    tournament_seed = profile.seed if seed is None else seed
+    plan = Plan(profile, tournament_seed, str(device), {}, [])
+    code_versions: dict[tuple[str, ...], str] = {}
+    game_instances = {}
+    for name in game_names:
+        entry = registry.game(name, "--games")
+        settings = profile.games.get(name, GameSettings(entry.seeds, entry.iterations))
+        settings = GameSettings(seeds or settings.seeds, iterations or settings.iterations)
+        game = entry.build(device)
+        game_instances[name] = game
+        plan.games[name] = _game_json(entry, game, settings, tournament_seed)
+
+    players: dict[tuple[str, str], Player] = {}
+    for name in entrant_names:
+        entry = registry.algorithms[name]
+        plan.entrants.append(
+            {
+                "name": name,
+                "paper": entry.paper,
+                "description": entry.description,
+                "assumptions": list(entry.assumptions),
+                "white_box": bool(entry.cls.white_box),
+                "pretrained": bool(entry.cls.pretrained),
+                "extensions": {g: entry.extensions[g] for g in game_names if g in entry.extensions},
+                "overrides": {
+                    g: profile.override(name, g) for g in game_names if profile.override(name, g)
+                },
+                "not_applicable": {},
+            }
+        )
+        for game_name in game_names:
+            reason = entry.unsupported_reason(game_name)
+            if reason is None:
+                config = profile.config(entry, game_name)
+                reason = entry.cls(config, name).supports(game_instances[game_name])
+            if reason is not None:
+                plan.entrants[-1]["not_applicable"][game_name] = reason
+                continue
+            players[name, game_name] = Player(name, entry.module, config)
+
+    for game_name in game_names:
+        game_entry = registry.games[game_name]
+        settings = plan.games[game_name]
+        for a in entrant_names:
+            for b in entrant_names:
+                missing = [n for n in (a, b) if (n, game_name) not in players]
+                if missing:
+                    reasons = [
+                        f"{n}: {_entrant(plan, n)['not_applicable'][game_name]}"
+                        for n in dict.fromkeys(missing)
+                    ]
+                    plan.cells.append(Cell(game_name, a, b, None, "; ".join(reasons)))
+                    continue
+                sources = tuple(
+                    sorted(
+                        str(path)
+                        for path in (
+                            *registry.algorithms[a].source_files(),
+                            *registry.algorithms[b].source_files(),
+                            Path(inspect.getfile(game_entry.cls)),
+                        )
+                    )
+                )
+                if sources not in code_versions:
+                    code_versions[sources] = code_version([Path(s) for s in sources])
+                spec = MatchSpec(
+                    game=game_name,
+                    game_module=game_entry.module,
+                    game_config=game_entry.config,
+                    players=(players[a, game_name], players[b, game_name]),
+                    seeds=settings["seeds"],
+                    iterations=settings["iterations"],
+                    seed=match_seed(tournament_seed, game_name, a, b),
+                    device=str(device),
+                    code=code_versions[sources],
+                )
+                plan.cells.append(Cell(game_name, a, b, spec))
+    return plan
+
+
+def _entrant(plan: Plan, name: str) -> dict[str, Any]:
+    return next(entrant for entrant in plan.entrants if entrant["name"] == name)
+
+
+def _game_json(entry: GameEntry, game: Any, settings: GameSettings, seed: int) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "description": entry.description,
+        "paper": entry.paper,
+        "config": config_as_dict(entry.config),
+        "seeds": settings.seeds,
+        "iterations": settings.iterations,
+        "metrics": list(type(game).metric_names),
+        "reference": reference_payoffs(game, seed),
+    }

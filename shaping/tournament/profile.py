@@ -1,0 +1,176 @@
+"""Tournament profiles: zoo_configs/profiles/<name>.yaml.
+
+    description: "one line"
+    seed: 0                          # the tournament seed every match seed derives from
+    games:                           # the games played, explicitly (order = report order)
+      ipd: {seeds: 32, iterations: 200}
+      coin_game: {seeds: 4, iterations: 64}
+    overrides:                       # optional: algorithm -> game -> hyperparameters
+      naive: {coin_game: {lr: 0.02}}
+
+Overrides are merged over the algorithm's registered configuration for that game and
+validated against its Config dataclass; every problem is a one-line `ConfigError` naming the
+profile file and the field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shaping.config import build_config, config_as_dict
+from shaping.errors import ConfigError
+from shaping.registry import AlgorithmEntry, Registry, read_yaml, suggest
+
+PROFILE_FIELDS = ("description", "seed", "games", "overrides")
+GAME_SETTING_FIELDS = ("seeds", "iterations")
+
+
+@dataclass(frozen=True)
+class GameSettings:
+    """How much of one game a tournament plays: seeds per match and learning iterations."""
+
+    seeds: int
+    iterations: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated tournament profile."""
+
+    name: str
+    source: str
+    description: str
+    seed: int
+    games: dict[str, GameSettings]
+    overrides: dict[str, dict[str, dict[str, Any]]]
+
+    def override(self, algorithm: str, game: str) -> dict[str, Any]:
+        """The hyperparameters this profile sets for `algorithm` on `game` (maybe none)."""
+        return self.overrides.get(algorithm, {}).get(game, {})
+
+    def config(self, entry: AlgorithmEntry, game: str) -> Any:
+        """`entry`'s configuration for `game` with this profile's overrides applied."""
+        override = self.override(entry.name, game)
+        if not override:
+            return entry.config(game)
+        merged = {**config_as_dict(entry.config(game)), **override}
+        return build_config(
+            entry.cls.Config, merged, f"{self.source}: overrides.{entry.name}.{game}"
+        )
+
+
+def profile_dir(registry: Registry) -> Path:
+    return registry.root / "profiles"
+
+
+def available_profiles(registry: Registry) -> list[str]:
+    """Names of the profiles shipped in the registry's zoo_configs/profiles/."""
+    return sorted(path.stem for path in profile_dir(registry).glob("*.yaml"))
+
+
+def resolve_profile(name: str | os.PathLike, registry: Registry) -> Path:
+    """A profile name (quick, standard, full, ...) or a path to a profile YAML file."""
+    text = str(name)
+    if text.endswith((".yaml", ".yml")) or os.sep in text:
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(f"--profile: no such profile file: {text}")
+        return path
+    path = profile_dir(registry) / f"{text}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"--profile: unknown profile {text!r}{suggest(text, available_profiles(registry))}"
+        )
+    return path
+
+
+def _shown(path: Path, registry: Registry) -> str:
+    try:
+        return str(path.resolve().relative_to(registry.root.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a mapping, got {value!r}")
+    return value
+
+
+def _unknown_field(block: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(block) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown field (known fields: {', '.join(known)})")
+
+
+def _count(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{where}: must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
+    """Read and validate a profile against `registry` (games, algorithms, their Configs)."""
+    path = resolve_profile(name, registry)
+    shown = _shown(path, registry)
+    raw = _mapping(read_yaml(path, shown), shown)
+    _unknown_field(raw, PROFILE_FIELDS, f"{shown}: profile")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"{shown}: description: must be a string, got {description!r}")
+    seed = _count(raw.get("seed", 0), f"{shown}: seed", 0)
+
+    games_block = _mapping(raw.get("games"), f"{shown}: games")
+    if not games_block:
+        raise ConfigError(f"{shown}: games: must list at least one game")
+    games: dict[str, GameSettings] = {}
+    for game, settings in games_block.items():
+        where = f"{shown}: games.{game}"
+        if game not in registry.games:
+            raise ConfigError(f"{where}: unknown game{suggest(str(game), list(registry.games))}")
+        settings = _mapping(settings, where)
+        _unknown_field(settings, GAME_SETTING_FIELDS, where)
+        for field in GAME_SETTING_FIELDS:
+            if field not in settings:
+                raise ConfigError(f"{where}.{field}: missing required field")
+        games[game] = GameSettings(
+            seeds=_count(settings["seeds"], f"{where}.seeds", 1),
+            iterations=_count(settings["iterations"], f"{where}.iterations", 1),
+        )
+
+    overrides: dict[str, dict[str, dict[str, Any]]] = {}
+    for algorithm, per_game in _mapping(raw.get("overrides"), f"{shown}: overrides").items():
+        where = f"{shown}: overrides.{algorithm}"
+        if algorithm not in registry.algorithms:
+            raise ConfigError(
+                f"{where}: unknown algorithm{suggest(str(algorithm), list(registry.algorithms))}"
+            )
+        entry = registry.algorithms[algorithm]
+        overrides[algorithm] = {}
+        for game, values in _mapping(per_game, where).items():
+            if game not in games:
+                raise ConfigError(
+                    f"{where}.{game}: game not in this profile (its games: {', '.join(games)})"
+                )
+            reason = entry.unsupported_reason(game)
+            if reason:
+                raise ConfigError(f"{where}.{game}: {algorithm} cannot play {game}: {reason}")
+            overrides[algorithm][game] = _mapping(values, f"{where}.{game}")
+
+    profile = Profile(
+        name=path.stem,
+        source=shown,
+        description=description,
+        seed=seed,
+        games=games,
+        overrides=overrides,
+    )
+    for algorithm, per_game in overrides.items():
+        for game in per_game:
+            profile.config(registry.algorithms[algorithm], game)  # validates the override
+    return profile

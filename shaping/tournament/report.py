@@ -1,0 +1,716 @@
+"""The leaderboard, rebuilt from a tournament's result store alone (`shaping report DIR`).
+
+Definitions (also printed in the report):
+
+* Reward per step of a match, per seed: each player's mean reward per step over the final
+  window, the last 10% of the learning iterations (at least one): where learners ended up,
+  not the average of their learning curve.
+* Head-to-head H[X, Y], X's reward per step against Y: X plays Y in both seatings (X in seat a
+  against Y in seat b, and Y in seat a against X in seat b); per seed, H is the mean of X's
+  rewards in the two seatings. Against itself, X's one self-play match counts both seats.
+  Mean and 95% Student-t interval over seeds.
+* Social welfare of a pair: the sum of both players' reward per step, averaged over the
+  seatings the same way. Behaviour: the row player's own metric against the column
+  (cooperation = probability of action 0 weighted by discounted state visitation, on matrix
+  games; own-coin ratio = own-colour coins / all coins taken, on the coin game).
+* Ranking on a game: by mean reward against the field, the mean of H[X, Y] over every
+  entrant Y that can play the game (X itself included), per seed, then over seeds.
+* Overall ranking: the mean over the games X plays of its normalised field score. Per game,
+  0 = the mutual-defection payoff and 1 = the mutual-cooperation payoff (both players
+  playing the game's always_defect, resp. always_cooperate, strategy: exact on matrix games,
+  measured over 32 x batch episodes on the coin game). Where the two coincide (zero-sum games
+  such as matching pennies) or a game has no such strategies, the score is by rank: 1 for
+  the first, 0 for the last, linear in between, tied scores sharing their mean rank.
+
+A cell whose matches did not all finish is computed from the seatings that did and flagged
+(partial); failures and n/a cells are listed with their reasons. Nothing in the report
+depends on timing or on the order matches ran in, so an interrupted and resumed tournament
+produces the same files as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shaping.tournament.stats import mean_ci95
+from shaping.tournament.store import MatchRecord, ResultStore
+
+FINAL_FRACTION = 0.1
+#: reference payoffs closer than this are "the same" (zero-sum games): rank normalisation
+DEGENERATE_REFERENCE = 1e-6
+REPORT_FILES = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "index.html")
+CSV_COLUMNS = (
+    "table",
+    "game",
+    "rank",
+    "algorithm",
+    "opponent",
+    "reward_mean",
+    "reward_ci95",
+    "normalised",
+    "welfare_mean",
+    "welfare_ci95",
+    "metric",
+    "metric_mean",
+    "metric_ci95",
+    "status",
+    "note",
+)
+
+
+def final_window(iterations: int) -> int:
+    """How many final iterations are averaged: 10% of them, at least one."""
+    return max(1, math.ceil(FINAL_FRACTION * iterations))
+
+
+def _number(value: float | None, digits: int = 6) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def _stat(samples: list[np.ndarray]) -> dict[str, float | None]:
+    """Mean and CI over seeds of the per-seed mean of `samples` (one array per seating)."""
+    mean, half_width = mean_ci95(np.mean(np.stack(samples), axis=0))
+    return {"mean": _number(mean), "ci95": _number(half_width)}
+
+
+@dataclass
+class _Seating:
+    """X's side of one finished match, per seed, averaged over the final window."""
+
+    own: np.ndarray
+    welfare: np.ndarray
+    metrics: dict[str, np.ndarray]
+
+
+@dataclass
+class _Game:
+    name: str
+    info: dict[str, Any]
+    entrants: list[str]
+    cells: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+def _seatings(
+    x: str, y: str, cells: dict[tuple[str, str], dict[str, Any]], records: dict[str, Any]
+) -> tuple[list[_Seating], list[str]]:
+    """X's finished seatings against Y, and the states of the others."""
+    plan = [(cells[x, x], None)] if x == y else [(cells[x, y], 0), (cells[y, x], 1)]
+    seatings, problems = [], []
+    for cell, seat in plan:
+        record: MatchRecord | None = records.get(cell["key"])
+        if record is None:
+            problems.append("missing")
+            continue
+        if not record.done:
+            problems.append("failed")
+            continue
+        window = final_window(record.rewards.shape[0])
+        rewards = record.rewards[-window:].astype(np.float64).mean(axis=0)  # [S, 2]
+        metrics = {
+            name: values[-window:].astype(np.float64).mean(axis=0)
+            for name, values in record.metrics.items()
+        }
+        if seat is None:  # self-play: both seats are X
+            seatings.append(
+                _Seating(
+                    rewards.mean(axis=1),
+                    rewards.sum(axis=1),
+                    {name: values.mean(axis=1) for name, values in metrics.items()},
+                )
+            )
+        else:
+            seatings.append(
+                _Seating(
+                    rewards[:, seat],
+                    rewards.sum(axis=1),
+                    {name: values[:, seat] for name, values in metrics.items()},
+                )
+            )
+    return seatings, problems
+
+
+def _status(seatings: list[_Seating], problems: list[str]) -> str:
+    if not problems:
+        return "ok"
+    if seatings:
+        return "partial"
+    return "failed" if "failed" in problems else "missing"
+
+
+def _rank_scores(ranking: list[dict[str, Any]]) -> list[float]:
+    """1 for the first, 0 for the last, linear between; ties share their mean position."""
+    n = len(ranking)
+    if n == 1:
+        return [1.0]
+    scores = []
+    for entry in ranking:
+        tied = [i for i, other in enumerate(ranking) if other["mean"] == entry["mean"]]
+        scores.append(1.0 - (sum(tied) / len(tied)) / (n - 1))
+    return scores
+
+
+def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
+    names = game.entrants
+    head_to_head: dict[str, dict[str, Any]] = {}
+    field_samples: dict[str, list[np.ndarray]] = {x: [] for x in names}
+    incomplete: dict[str, int] = {x: 0 for x in names}
+    for x in names:
+        head_to_head[x] = {}
+        for y in names:
+            seatings, problems = _seatings(x, y, game.cells, records)
+            status = _status(seatings, problems)
+            cell: dict[str, Any] = {"status": status, "seatings": len(seatings)}
+            if seatings:
+                own = np.mean(np.stack([s.own for s in seatings]), axis=0)
+                field_samples[x].append(own)
+                cell["reward"] = _stat([s.own for s in seatings])
+                cell["welfare"] = _stat([s.welfare for s in seatings])
+                cell["metrics"] = {
+                    name: _stat([s.metrics[name] for s in seatings]) for name in seatings[0].metrics
+                }
+            if status != "ok":
+                incomplete[x] += 1
+            head_to_head[x][y] = cell
+    ranking = []
+    for x in names:
+        if not field_samples[x]:
+            continue
+        mean, half_width = mean_ci95(np.mean(np.stack(field_samples[x]), axis=0))
+        ranking.append(
+            {
+                "algorithm": x,
+                "mean": _number(mean),
+                "ci95": _number(half_width),
+                "opponents": len(field_samples[x]),
+                "incomplete_cells": incomplete[x],
+            }
+        )
+    ranking.sort(key=lambda entry: (-entry["mean"], entry["algorithm"]))
+    reference = game.info.get("reference")
+    by_rank = reference is None or abs(
+        reference["mutual_cooperation"] - reference["mutual_defection"]
+    ) <= DEGENERATE_REFERENCE * max(1.0, abs(reference["mutual_cooperation"]))
+    if by_rank:
+        scores = _rank_scores(ranking)
+    else:
+        low, high = reference["mutual_defection"], reference["mutual_cooperation"]
+        scores = [(entry["mean"] - low) / (high - low) for entry in ranking]
+    for rank, (entry, score) in enumerate(zip(ranking, scores, strict=True), start=1):
+        entry["rank"] = rank
+        entry["normalised"] = _number(score)
+    order = [entry["algorithm"] for entry in ranking] + [x for x in names if not field_samples[x]]
+    return {
+        "seeds": game.info["seeds"],
+        "iterations": game.info["iterations"],
+        "final_window": final_window(game.info["iterations"]),
+        "metrics": game.info["metrics"],
+        "reference": reference,
+        "normalisation": "rank" if by_rank else "mutual defection = 0, mutual cooperation = 1",
+        "order": order,
+        "ranking": ranking,
+        "head_to_head": {x: head_to_head[x] for x in order},
+    }
+
+
+def build_leaderboard(plan: dict[str, Any], records: dict[str, MatchRecord]) -> dict[str, Any]:
+    """The whole leaderboard as one JSON-friendly document (what leaderboard.json holds)."""
+    games: dict[str, _Game] = {}
+    for name, info in plan["games"].items():
+        entrants = [e["name"] for e in plan["entrants"] if name not in e["not_applicable"]]
+        games[name] = _Game(name, info, entrants)
+    failures, missing, not_applicable = [], [], []
+    for cell in plan["cells"]:
+        games[cell["game"]].cells[cell["a"], cell["b"]] = cell
+        if cell["key"] is None:
+            not_applicable.append(
+                {k: cell[k] for k in ("game", "a", "b")} | {"reason": cell["not_applicable"]}
+            )
+            continue
+        record = records.get(cell["key"])
+        if record is None:
+            missing.append({k: cell[k] for k in ("game", "a", "b")})
+        elif not record.done:
+            failures.append(
+                {k: cell[k] for k in ("game", "a", "b", "key")}
+                | {"error": record.error, "attempts": record.attempts}
+            )
+    sections = {name: _game_section(game, records) for name, game in games.items()}
+    overall = []
+    for entrant in plan["entrants"]:
+        per_game = {
+            game: entry["normalised"]
+            for game, section in sections.items()
+            for entry in section["ranking"]
+            if entry["algorithm"] == entrant["name"]
+        }
+        scored = [v for v in per_game.values() if v is not None]
+        overall.append(
+            {
+                "algorithm": entrant["name"],
+                "score": _number(sum(scored) / len(scored)) if scored else None,
+                "games": per_game,
+                "games_played": len(scored),
+            }
+        )
+    overall.sort(key=lambda e: (e["score"] is None, -(e["score"] or 0.0), e["algorithm"]))
+    for rank, entry in enumerate(overall, start=1):
+        entry["rank"] = rank if entry["score"] is not None else None
+    planned = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
+    return {
+        "tournament": {
+            key: plan[key] for key in ("profile", "profile_source", "description", "seed", "device")
+        }
+        | {
+            "matches": len(planned),
+            "done": sum(key in records and records[key].done for key in planned),
+            "failed": len({f["key"] for f in failures}),
+            "not_played_yet": len(missing),
+            "not_applicable_cells": len(not_applicable),
+            "final_window_fraction": FINAL_FRACTION,
+        },
+        "entrants": plan["entrants"],
+        "games": {
+            name: {key: plan["games"][name][key] for key in ("description", "paper", "config")}
+            | section
+            for name, section in sections.items()
+        },
+        "overall": overall,
+        "failures": failures,
+        "not_played_yet": missing,
+        "not_applicable": not_applicable,
+    }
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _fmt(stat: dict[str, Any] | None, digits: int = 3) -> str:
+    if not stat or stat.get("mean") is None:
+        return "—"
+    if stat.get("ci95") is None:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
+
+
+def _assumes(entrant: dict[str, Any], games: list[str]) -> str:
+    parts = []
+    if entrant["white_box"]:
+        parts.append("white-box: reads the opponent's parameters")
+    if entrant["pretrained"]:
+        parts.append("pretrained artifact")
+    parts.extend(entrant["assumptions"])
+    for game in games:
+        if game in entrant["extensions"]:
+            parts.append(f"{game}: {entrant['extensions'][game]}")
+    return "; ".join(parts) or "—"
+
+
+def _cell_text(cell: dict[str, Any], key: str, metric: str | None = None) -> str:
+    if cell["status"] in ("failed", "missing"):
+        return cell["status"]
+    stat = cell["metrics"].get(metric) if metric else cell[key]
+    text = _fmt(stat)
+    return text + (" (partial)" if cell["status"] == "partial" else "")
+
+
+@dataclass
+class _Table:
+    header: list[str]
+    rows: list[list[str]]
+
+    def markdown(self) -> str:
+        def escape(text: str) -> str:
+            return text.replace("|", "\\|")
+
+        lines = ["| " + " | ".join(escape(h) for h in self.header) + " |"]
+        lines.append("|" + "|".join("---" for _ in self.header) + "|")
+        lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _overall_table(board: dict[str, Any]) -> _Table:
+    games = list(board["games"])
+    entrants = {e["name"]: e for e in board["entrants"]}
+    rows = []
+    for entry in board["overall"]:
+        rows.append(
+            [
+                str(entry["rank"] or "—"),
+                entry["algorithm"],
+                "—" if entry["score"] is None else f"{entry['score']:.3f}",
+                *(
+                    "n/a" if entry["games"].get(g) is None else f"{entry['games'][g]:.3f}"
+                    for g in games
+                ),
+                _assumes(entrants[entry["algorithm"]], games),
+            ]
+        )
+    return _Table(["rank", "algorithm", "score", *games, "assumes"], rows)
+
+
+def _entrants_table(board: dict[str, Any]) -> _Table:
+    rows = []
+    for entrant in board["entrants"]:
+        not_applicable = "; ".join(f"{g}: {r}" for g, r in entrant["not_applicable"].items())
+        overrides = "; ".join(
+            f"{g}: {json.dumps(values, sort_keys=True)}"
+            for g, values in entrant["overrides"].items()
+        )
+        rows.append(
+            [
+                entrant["name"],
+                entrant["paper"] or "—",
+                "yes" if entrant["white_box"] else "no",
+                "yes" if entrant["pretrained"] else "no",
+                "; ".join(entrant["assumptions"]) or "—",
+                "; ".join(f"{g}: {n}" for g, n in entrant["extensions"].items()) or "—",
+                overrides or "—",
+                not_applicable or "—",
+            ]
+        )
+    header = [
+        "algorithm",
+        "paper",
+        "white-box",
+        "pretrained",
+        "assumes",
+        "extensions",
+        "profile overrides",
+        "n/a",
+    ]
+    return _Table(header, rows)
+
+
+def _ranking_table(section: dict[str, Any]) -> _Table:
+    rows = [
+        [
+            str(entry["rank"]),
+            entry["algorithm"],
+            _fmt(entry),
+            "—" if entry["normalised"] is None else f"{entry['normalised']:.3f}",
+            f"{entry['opponents']}"
+            + (f" ({entry['incomplete_cells']} incomplete)" if entry["incomplete_cells"] else ""),
+        ]
+        for entry in section["ranking"]
+    ]
+    return _Table(
+        ["rank", "algorithm", "reward/step vs field (95% CI)", "normalised", "opponents"], rows
+    )
+
+
+def _matrix_table(section: dict[str, Any], key: str, metric: str | None = None) -> _Table:
+    order = section["order"]
+    rows = [
+        [x, *(_cell_text(section["head_to_head"][x][y], key, metric) for y in order)] for x in order
+    ]
+    return _Table(["row \\ column", *order], rows)
+
+
+def _lists(board: dict[str, Any], game: str) -> dict[str, list[str]]:
+    def pair(item: dict[str, Any]) -> str:
+        return f"{item['a']} (a) vs {item['b']} (b)"
+
+    return {
+        "Not applicable": [
+            f"{pair(item)}: {item['reason']}"
+            for item in board["not_applicable"]
+            if item["game"] == game
+        ],
+        "Failed matches": [
+            f"{pair(item)}: {item['error']} (attempts: {item['attempts']})"
+            for item in board["failures"]
+            if item["game"] == game
+        ],
+        "Not played yet": [pair(item) for item in board["not_played_yet"] if item["game"] == game],
+    }
+
+
+DEFINITIONS = [
+    "Reward per step: each player's mean reward per step over the final window (the last "
+    "10% of the learning iterations, at least one), per seed.",
+    "Head-to-head: the row algorithm's reward per step against the column algorithm, "
+    "averaged per seed over both seatings (row in seat a vs column in seat b, and column in "
+    "seat a vs row in seat b); self-play counts both seats of its one match. "
+    "Mean ± 95% Student-t interval over seeds.",
+    "Social welfare: the sum of both players' reward per step, averaged over seatings alike. "
+    "Behaviour: the row player's own metric against the column (cooperation: probability of "
+    "action 0 weighted by discounted state visitation; own_coin_ratio: own-colour coins over "
+    "all coins it took).",
+    "Ranking on a game: by mean reward per step against the field (every entrant that can "
+    "play the game, itself included).",
+    "Overall: the mean over the games an algorithm plays of its normalised field score. Per "
+    "game 0 = mutual defection, 1 = mutual cooperation (both players playing the game's "
+    "always_defect / always_cooperate strategy); where those pay the same (zero-sum games "
+    "such as matching pennies) or do not exist, by rank: 1 first, 0 last, linear between.",
+    "(partial): one of the two seatings failed or is not played yet; the cell uses the other.",
+]
+
+
+def _heading(board: dict[str, Any]) -> tuple[str, list[str]]:
+    t = board["tournament"]
+    title = f"Leaderboard: {t['profile']} tournament"
+    facts = [
+        (t["description"].rstrip(".") + ". ") if t["description"] else "",
+        f"Profile `{t['profile_source']}`, tournament seed {t['seed']}, device {t['device']}. ",
+        f"{len(board['entrants'])} entrants; {t['matches']} matches: {t['done']} done, "
+        f"{t['failed']} failed, {t['not_played_yet']} not played yet; "
+        f"{t['not_applicable_cells']} n/a cells.",
+    ]
+    games = [
+        f"`{name}`: {g['seeds']} seeds × {g['iterations']} iterations (final window "
+        f"{g['final_window']}), normalisation: {g['normalisation']}"
+        + (
+            f" (mutual defection {g['reference']['mutual_defection']:.4f}, mutual cooperation "
+            f"{g['reference']['mutual_cooperation']:.4f})"
+            if g["reference"] and g["normalisation"] != "rank"
+            else ""
+        )
+        for name, g in board["games"].items()
+    ]
+    return title, ["".join(facts), *games]
+
+
+def render_markdown(board: dict[str, Any]) -> str:
+    title, facts = _heading(board)
+    lines = [f"# {title}", "", facts[0], "", *(f"- {fact}" for fact in facts[1:]), ""]
+    lines += ["## How to read it", "", *(f"- {d}" for d in DEFINITIONS), ""]
+    lines += ["## Overall ranking", "", _overall_table(board).markdown(), ""]
+    lines += ["## Entrants", "", _entrants_table(board).markdown(), ""]
+    for name, section in board["games"].items():
+        lines += [f"## {name}", "", f"![{name} heatmap](heatmap_{name}.png)", ""]
+        lines += ["### Ranking against the field", "", _ranking_table(section).markdown(), ""]
+        lines += [
+            "### Head-to-head: the row's reward per step against the column",
+            "",
+            _matrix_table(section, "reward").markdown(),
+            "",
+            "### Social welfare: both players' reward per step, summed",
+            "",
+            _matrix_table(section, "welfare").markdown(),
+            "",
+        ]
+        for metric in section["metrics"]:
+            lines += [
+                f"### Behaviour: the row's {metric} against the column",
+                "",
+                _matrix_table(section, "metrics", metric).markdown(),
+                "",
+            ]
+        for heading, items in _lists(board, name).items():
+            if items:
+                lines += [f"### {heading}", "", *(f"- {item}" for item in items), ""]
+    return "\n".join(lines)
+
+
+def render_html(board: dict[str, Any]) -> str:
+    title, facts = _heading(board)
+    parts = [
+        "<!DOCTYPE html>",
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em}"
+        "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;"
+        "padding:2px 6px;font-size:90%}th{background:#eee}img{max-width:100%}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(facts[0])}</p>",
+        "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts[1:]) + "</ul>",
+        "<h2>How to read it</h2>",
+        "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS) + "</ul>",
+        "<h2>Overall ranking</h2>",
+        _overall_table(board).html(),
+        "<h2>Entrants</h2>",
+        _entrants_table(board).html(),
+    ]
+    for name, section in board["games"].items():
+        parts += [
+            f"<h2>{html.escape(name)}</h2>",
+            f"<img src='heatmap_{html.escape(name)}.png' alt='{html.escape(name)} heatmap'>",
+            "<h3>Ranking against the field</h3>",
+            _ranking_table(section).html(),
+            "<h3>Head-to-head: the row's reward per step against the column</h3>",
+            _matrix_table(section, "reward").html(),
+            "<h3>Social welfare</h3>",
+            _matrix_table(section, "welfare").html(),
+        ]
+        for metric in section["metrics"]:
+            parts += [
+                f"<h3>Behaviour: the row's {html.escape(metric)} against the column</h3>",
+                _matrix_table(section, "metrics", metric).html(),
+            ]
+        for heading, items in _lists(board, name).items():
+            if items:
+                parts.append(f"<h3>{html.escape(heading)}</h3><ul>")
+                parts += [f"<li>{html.escape(item)}</li>" for item in items]
+                parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render_csv(board: dict[str, Any]) -> str:
+    """One long table: overall rows, per-game ranking rows, and head-to-head cell rows."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for entry in board["overall"]:
+        writer.writerow(
+            {
+                "table": "overall",
+                "game": "all",
+                "rank": entry["rank"],
+                "algorithm": entry["algorithm"],
+                "normalised": entry["score"],
+                "note": f"games played: {entry['games_played']}",
+            }
+        )
+    for game, section in board["games"].items():
+        for entry in section["ranking"]:
+            writer.writerow(
+                {
+                    "table": "ranking",
+                    "game": game,
+                    "rank": entry["rank"],
+                    "algorithm": entry["algorithm"],
+                    "reward_mean": entry["mean"],
+                    "reward_ci95": entry["ci95"],
+                    "normalised": entry["normalised"],
+                    "note": f"opponents: {entry['opponents']}",
+                }
+            )
+        for x, row in section["head_to_head"].items():
+            for y, cell in row.items():
+                metrics = section["metrics"] or [None]
+                for metric in metrics:
+                    stat = cell.get("metrics", {}).get(metric, {}) if metric else {}
+                    writer.writerow(
+                        {
+                            "table": "head_to_head",
+                            "game": game,
+                            "algorithm": x,
+                            "opponent": y,
+                            "reward_mean": cell.get("reward", {}).get("mean"),
+                            "reward_ci95": cell.get("reward", {}).get("ci95"),
+                            "welfare_mean": cell.get("welfare", {}).get("mean"),
+                            "welfare_ci95": cell.get("welfare", {}).get("ci95"),
+                            "metric": metric,
+                            "metric_mean": stat.get("mean"),
+                            "metric_ci95": stat.get("ci95"),
+                            "status": cell["status"],
+                        }
+                    )
+    for item in board["not_applicable"]:
+        writer.writerow(
+            {
+                "table": "not_applicable",
+                "game": item["game"],
+                "algorithm": item["a"],
+                "opponent": item["b"],
+                "status": "n/a",
+                "note": item["reason"],
+            }
+        )
+    for item in board["failures"]:
+        writer.writerow(
+            {
+                "table": "failure",
+                "game": item["game"],
+                "algorithm": item["a"],
+                "opponent": item["b"],
+                "status": "failed",
+                "note": item["error"],
+            }
+        )
+    return buffer.getvalue()
+
+
+def render_heatmap(name: str, section: dict[str, Any], path: Path) -> None:
+    """Head-to-head reward (left) and the row's behaviour metric (right) as heatmaps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = section["order"]
+    panels = [("reward per step (row vs column)", "reward", None)]
+    panels += [(f"{metric} of the row player", "metrics", metric) for metric in section["metrics"]]
+    size = max(4.0, 0.6 * len(order) + 2.5)
+    figure, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), squeeze=False)
+    for axis, (title, key, metric) in zip(axes[0], panels, strict=True):
+        values = np.full((len(order), len(order)), np.nan)
+        for i, x in enumerate(order):
+            for j, y in enumerate(order):
+                cell = section["head_to_head"][x][y]
+                stat = (cell.get("metrics", {}).get(metric) if metric else cell.get(key)) or {}
+                if stat.get("mean") is not None:
+                    values[i, j] = stat["mean"]
+        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
+        image = axis.imshow(np.ma.masked_invalid(values), cmap=cmap)
+        figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+        axis.set_xticks(range(len(order)), order, rotation=45, ha="right")
+        axis.set_yticks(range(len(order)), order)
+        axis.set_xlabel("column player")
+        axis.set_ylabel("row player")
+        axis.set_title(f"{name}: {title}")
+        if len(order) <= 16:
+            finite = values[np.isfinite(values)]
+            middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+            for i in range(len(order)):
+                for j in range(len(order)):
+                    status = section["head_to_head"][order[i]][order[j]]["status"]
+                    text = f"{values[i, j]:.2f}" if np.isfinite(values[i, j]) else status
+                    dark = np.isfinite(values[i, j]) and values[i, j] <= middle
+                    color = "white" if dark else "black"
+                    axis.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+    figure.tight_layout()
+    figure.savefig(path, format="png", dpi=100, metadata={"Software": None})
+    plt.close(figure)
+
+
+def write_report(store: ResultStore, out: str | Path | None = None) -> list[Path]:
+    """Write every report file from `store` into `out` (default: the store's directory)."""
+    out = Path(out) if out is not None else store.directory
+    out.mkdir(parents=True, exist_ok=True)
+    plan = store.load_plan()
+    keys = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
+    records = {key: record for key in sorted(keys) if (record := store.load(key)) is not None}
+    board = build_leaderboard(plan, records)
+    written = []
+    for filename, text in (
+        ("leaderboard.json", json.dumps(board, indent=2) + "\n"),
+        ("leaderboard.md", render_markdown(board)),
+        ("leaderboard.csv", render_csv(board)),
+        ("index.html", render_html(board)),
+    ):
+        _write_atomically(out / filename, text.encode())
+        written.append(out / filename)
+    for name, section in board["games"].items():
+        path = out / f"heatmap_{name}.png"
+        staging = path.with_suffix(".png.tmp")
+        render_heatmap(name, section, staging)
+        staging.replace(path)
+        written.append(path)
+    return written
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_bytes(data)
+    staging.replace(path)

@@ -1,0 +1,297 @@
+"""`shaping tournament`: plan, skip what the store holds, play the rest, write the report.
+
+Order of work: (1) validate the profile and plan every cell; (2) save the plan in the store;
+(3) train the pretrained artifacts the pending matches need, each exactly once, before any
+match is dispatched (so two workers never train the same artifact); (4) play the pending
+matches on the executor, storing each one in its own transaction the moment it returns,
+then its TensorBoard curves; (5) write the report from the store. Interrupting at any point
+loses only the matches in flight; the same command resumes.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from shaping.artifacts import ArtifactCache
+from shaping.errors import ConfigError
+from shaping.registry import Registry, import_object
+from shaping.tournament.curves import has_curves, remove_stale_staging, write_curves
+from shaping.tournament.execute import (
+    Executor,
+    MatchTask,
+    PrepareTask,
+    make_executor,
+    play,
+    prepare,
+    run_tasks,
+)
+from shaping.tournament.plan import MatchSpec, Plan, build_plan
+from shaping.tournament.profile import load_profile
+from shaping.tournament.progress import Progress, format_duration
+from shaping.tournament.report import write_report
+from shaping.tournament.store import ResultStore
+
+DEFAULT_OUT = Path("results") / "tournaments"
+
+
+@dataclass
+class TournamentOptions:
+    """Everything `shaping tournament` accepts (None = the profile's value)."""
+
+    profile: str = "standard"
+    games: list[str] | None = None
+    algorithms: list[str] | None = None
+    seeds: int | None = None
+    iterations: int | None = None
+    seed: int | None = None
+    device: str = "cpu"
+    executor: str = "local"
+    ray_address: str | None = None
+    workers: int | None = None
+    out: str | Path | None = None
+    retry_failed: bool = False
+    artifacts: str | None = None
+    configs: str | None = None
+    tensorboard: bool = True
+
+
+@dataclass
+class TournamentSummary:
+    """What a run did, for the closing line."""
+
+    out: Path
+    leaderboard: Path
+    matches: int
+    played: int
+    reused: int
+    failed: int
+    not_applicable: int
+    seconds: float
+    report_files: list[Path] = field(default_factory=list)
+
+    def line(self, profile: str) -> str:
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (
+            f"tournament {profile}: {self.matches} matches ({self.played} played, "
+            f"{self.reused} from the store{failed}, {self.not_applicable} n/a cells) in "
+            f"{format_duration(self.seconds)}; leaderboard: {self.leaderboard}"
+        )
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop, keep what is stored."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into an exception in the main thread (only there can a handler be set)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def plan_tournament(options: TournamentOptions, registry: Registry | None = None) -> Plan:
+    registry = registry or Registry.load(options.configs)
+    profile = load_profile(options.profile, registry)
+    return build_plan(
+        registry,
+        profile,
+        games=options.games,
+        algorithms=options.algorithms,
+        seeds=options.seeds,
+        iterations=options.iterations,
+        seed=options.seed,
+        device=options.device,
+    )
+
+
+def _artifact_tasks(
+    pending: list[MatchSpec], options: TournamentOptions, out: Path
+) -> list[PrepareTask]:
+    """One task per pretrained (algorithm, config, game) whose artifact is not cached yet."""
+    cache = ArtifactCache(options.artifacts)
+    tasks: dict[str, PrepareTask] = {}
+    checked: set[str] = set()
+    built_games = {}
+    for spec in pending:
+        for player in spec.players:
+            cls = import_object(player.module, f"algorithm {player.name}")
+            if not cls.pretrained:
+                continue
+            if spec.game not in built_games:
+                game_cls = import_object(spec.game_module, f"game {spec.game}")
+                built_games[spec.game] = game_cls(spec.game, spec.game_config, spec.device)
+            key = cls(player.config, player.name).artifact_key(built_games[spec.game])
+            path = str(cache.path(player.name, spec.game, key))
+            if path in checked:
+                continue
+            checked.add(path)
+            # load, not just look: a corrupt or stale artifact must be retrained here, once
+            if cache.load(player.name, spec.game, key) is not None:
+                continue
+            tasks[path] = PrepareTask(
+                player=player,
+                game=spec.game,
+                game_module=spec.game_module,
+                game_config=spec.game_config,
+                device=spec.device,
+                artifacts=options.artifacts,
+                log_dir=str(out / "tensorboard" / "pretraining" / player.name / spec.game),
+            )
+    return list(tasks.values())
+
+
+def _names(spec: MatchSpec) -> tuple[str, str]:
+    return spec.players[0].name, spec.players[1].name
+
+
+def _prepare_artifacts(
+    pending: list[MatchSpec],
+    options: TournamentOptions,
+    out: Path,
+    executor: Executor,
+    progress: Progress,
+) -> dict[tuple[str, str], str]:
+    """Train the missing artifacts; (algorithm, game) -> error for those that failed."""
+    tasks = _artifact_tasks(pending, options, out)
+    broken = {}
+
+    def show(running: list[PrepareTask]) -> None:
+        progress.started([task.label for task in running])
+
+    for count, (task, error) in enumerate(run_tasks(executor, prepare, tasks, show), start=1):
+        progress.message(f"artifact {count}/{len(tasks)}: {task.label}: {error or 'ready'}")
+        if error is not None:
+            broken[task.player.name, task.game] = f"artifact training failed: {error}"
+    return broken
+
+
+def _play(
+    pending: list[MatchSpec],
+    broken: dict[tuple[str, str], str],
+    store: ResultStore,
+    executor: Executor,
+    progress: Progress,
+    options: TournamentOptions,
+    curves_root: Path,
+) -> None:
+    """Play `pending`, storing each match (and its curves) the moment it returns."""
+    tasks = []
+    for spec in pending:
+        reasons = [broken[p.name, spec.game] for p in spec.players if (p.name, spec.game) in broken]
+        task = MatchTask(spec, options.artifacts)
+        if not reasons:
+            tasks.append(task)
+            continue
+        store.record(spec.identity(), spec.game, *_names(spec), task.failure(reasons[0]))
+        progress.finished(spec.game, spec.label, 0.0, reasons[0])
+
+    def show(running: list[MatchTask]) -> None:
+        progress.started([task.label for task in running])
+
+    for task, record in run_tasks(executor, play, tasks, show):
+        spec = task.spec
+        store.record(spec.identity(), spec.game, *_names(spec), record)
+        if record.done and options.tensorboard:
+            write_curves(
+                curves_root, spec.game, *_names(spec), spec.key, record.rewards, record.metrics
+            )
+        progress.finished(spec.game, spec.label, record.wall_time, record.error)
+
+
+def _complete_curves(store: ResultStore, specs: list[MatchSpec], root: Path) -> None:
+    """Curves of stored matches that have none yet (the run that played them was stopped
+    between storing the match and writing its curves)."""
+    statuses = store.statuses(spec.key for spec in specs)
+    for spec in specs:
+        if statuses.get(spec.key) != "done" or has_curves(root, spec.game, *_names(spec), spec.key):
+            continue
+        record = store.load(spec.key)
+        write_curves(root, spec.game, *_names(spec), spec.key, record.rewards, record.metrics)
+
+
+def run_tournament(
+    options: TournamentOptions, stream: TextIO | None = None, interactive: bool | None = None
+) -> TournamentSummary:
+    """Run (or resume) a tournament and write its report; see the module docstring."""
+    start = time.perf_counter()
+    stream = stream or sys.stderr
+    if options.workers is not None and options.workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {options.workers}")
+    if options.ray_address and options.executor != "ray":
+        raise ConfigError("--ray-address: only with --executor ray")
+    plan = plan_tournament(options)
+    out = Path(options.out) if options.out else DEFAULT_OUT / plan.profile.name
+    specs = list({spec.key: spec for spec in plan.matches}.values())
+    curves_root = out / "tensorboard"
+    with ResultStore(out) as store:
+        store.save_plan(plan.to_json())
+        stored = store.statuses(spec.key for spec in specs)
+        pending = [
+            spec
+            for spec in specs
+            if spec.key not in stored or (options.retry_failed and stored[spec.key] == "failed")
+        ]
+        if options.tensorboard:
+            remove_stale_staging(curves_root)
+        if pending:
+            progress = Progress(
+                total=len(specs),
+                stored=len(specs) - len(pending),
+                remaining=Counter(spec.game for spec in pending),
+                parallel=1,
+                stream=stream,
+                interactive=interactive,
+            )
+            executor = make_executor(options.executor, options.workers, options.ray_address)
+            progress.parallel = executor.workers
+            progress.message(
+                f"tournament {plan.profile.name}: playing {len(pending)} of {len(specs)} matches "
+                f"({len(specs) - len(pending)} already stored) on {executor.description}, "
+                f"into {out}"
+            )
+            interrupted = True
+            try:
+                broken = _prepare_artifacts(pending, options, out, executor, progress)
+                _play(pending, broken, store, executor, progress, options, curves_root)
+                interrupted = False
+            finally:
+                executor.close(interrupted=interrupted)
+                progress.close()
+        if options.tensorboard:
+            _complete_curves(store, specs, curves_root)
+        files = write_report(store, out)
+        statuses = store.statuses(spec.key for spec in specs)
+    return TournamentSummary(
+        out=out,
+        leaderboard=out / "leaderboard.md",
+        matches=len(specs),
+        played=len(pending),
+        reused=len(specs) - len(pending),
+        failed=sum(status == "failed" for status in statuses.values()),
+        not_applicable=sum(cell.match is None for cell in plan.cells),
+        seconds=time.perf_counter() - start,
+        report_files=files,
+    )

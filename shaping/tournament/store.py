@@ -1,0 +1,174 @@
+"""The result store of a tournament: DIR/results.sqlite.
+
+One row per match, keyed by the hash of the match's identity (see plan.MatchSpec), written in
+its own transaction as soon as the match ends: a tournament killed at any moment (even with
+kill -9) keeps every finished match and loses at most the ones in flight. A match is stored
+as `done` with its per-iteration, per-seed arrays, or as `failed` with its error. The store
+also keeps the plan of the last tournament run into it, so the report can be rebuilt from the
+store alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shaping.errors import ConfigError
+
+STORE_FILE = "results.sqlite"
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS matches (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    game TEXT NOT NULL,
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    evaluation TEXT,
+    arrays BLOB,
+    error TEXT,
+    wall_time REAL NOT NULL,
+    attempts INTEGER NOT NULL
+);
+"""
+
+
+@dataclass
+class MatchRecord:
+    """What a match task returns: its arrays if it finished, else its error."""
+
+    key: str
+    status: str
+    evaluation: str | None = None
+    rewards: np.ndarray | None = None
+    metrics: dict[str, np.ndarray] | None = None
+    error: str | None = None
+    wall_time: float = 0.0
+    attempts: int = 1
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+
+def _pack(rewards: np.ndarray, metrics: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, rewards=rewards, **{f"metric.{name}": v for name, v in metrics.items()})
+    return buffer.getvalue()
+
+
+def _unpack(blob: bytes) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        metrics = {
+            name.removeprefix("metric."): arrays[name]
+            for name in arrays.files
+            if name.startswith("metric.")
+        }
+        return arrays["rewards"], metrics
+
+
+class ResultStore:
+    """The SQLite store under a tournament directory; one connection per process."""
+
+    def __init__(self, directory: str | Path, create: bool = True) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / STORE_FILE
+        if not create and not self.path.is_file():
+            raise ConfigError(f"{self.directory}: no tournament result store ({STORE_FILE}) here")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # a generous timeout: a report or a test may read while a tournament writes
+        self.connection = sqlite3.connect(self.path, timeout=60)
+        with self.connection:
+            self.connection.executescript(_SCHEMA)
+            self.connection.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+            )
+        (schema,) = self.connection.execute(
+            "SELECT value FROM meta WHERE name = 'schema'"
+        ).fetchone()
+        if schema != SCHEMA_VERSION:
+            raise ConfigError(f"{self.path}: store schema {schema}, expected {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the plan -------------------------------------------------------------------------
+
+    def save_plan(self, plan: dict[str, Any]) -> None:
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('plan', ?)", (json.dumps(plan),)
+            )
+
+    def load_plan(self) -> dict[str, Any]:
+        row = self.connection.execute("SELECT value FROM meta WHERE name = 'plan'").fetchone()
+        if row is None:
+            raise ConfigError(f"{self.path}: holds no tournament plan")
+        return json.loads(row[0])
+
+    # --- matches --------------------------------------------------------------------------
+
+    def record(self, identity: dict[str, Any], game: str, a: str, b: str, result: MatchRecord):
+        """Write one finished (or failed) match in one transaction, replacing an earlier
+        attempt; returns the number of attempts so far."""
+        with self.connection:
+            row = self.connection.execute(
+                "SELECT attempts FROM matches WHERE key = ?", (result.key,)
+            ).fetchone()
+            attempts = 1 + (row[0] if row else 0)
+            arrays = (
+                _pack(result.rewards, result.metrics or {})
+                if result.done and result.rewards is not None
+                else None
+            )
+            self.connection.execute(
+                "INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    result.key,
+                    result.status,
+                    game,
+                    a,
+                    b,
+                    json.dumps(identity, sort_keys=True),
+                    result.evaluation,
+                    arrays,
+                    result.error,
+                    result.wall_time,
+                    attempts,
+                ),
+            )
+        return attempts
+
+    def statuses(self, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """key -> 'done' or 'failed' for the stored matches among `keys` (all if None)."""
+        rows = self.connection.execute("SELECT key, status FROM matches").fetchall()
+        wanted = None if keys is None else set(keys)
+        return {key: status for key, status in rows if wanted is None or key in wanted}
+
+    def load(self, key: str) -> MatchRecord | None:
+        """The stored match `key` with its arrays, or None."""
+        row = self.connection.execute(
+            "SELECT status, evaluation, arrays, error, wall_time, attempts "
+            "FROM matches WHERE key = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        status, evaluation, blob, error, wall_time, attempts = row
+        rewards, metrics = _unpack(blob) if blob is not None else (None, None)
+        return MatchRecord(key, status, evaluation, rewards, metrics, error, wall_time, attempts)

@@ -1,0 +1,305 @@
+"""`shaping tournament` and `shaping report` end to end: the quick profile on the baselines,
+the report files, TensorBoard curves, resumption after SIGTERM and kill -9, failing matches,
+and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shaping.cli import main
+from shaping.tournament.store import STORE_FILE, ResultStore
+from tests.tournament.helpers import BASELINES, zoo_copy
+
+REPORT = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "index.html")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def report_bytes(out: Path) -> dict[str, bytes]:
+    return {
+        path.name: path.read_bytes()
+        for path in sorted(out.iterdir())
+        if path.is_file() and path.name != STORE_FILE
+    }
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.tables = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+        self.tables += tag == "table"
+
+
+def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
+    out = tmp_path / "quick"
+    argv = ["tournament", "--profile", "quick", "--algorithms", *BASELINES, "--out", str(out)]
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == 0, stderr
+    summary = stdout.strip().splitlines()[-1]
+    assert "75 matches (75 played, 0 from the store" in summary
+    assert summary.endswith(f"leaderboard: {out / 'leaderboard.md'}")
+    assert "75/75 matches" in stderr  # the progress bar
+
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert list(board["games"]) == ["ipd", "matching_pennies", "coin_game"]
+    assert board["tournament"]["done"] == 75 and not board["failures"]
+    assert {e["algorithm"] for e in board["overall"]} == set(BASELINES)
+    ipd = board["games"]["ipd"]["head_to_head"]
+    # seats are handled right: the sucker's payoff and the temptation, exactly
+    assert ipd["always_cooperate"]["always_defect"]["reward"]["mean"] == pytest.approx(
+        -3.0, abs=1e-5
+    )
+    assert ipd["always_defect"]["always_cooperate"]["reward"]["mean"] == pytest.approx(
+        0.0, abs=1e-5
+    )
+    assert ipd["always_defect"]["tit_for_tat"]["metrics"]["cooperation"]["mean"] == 0.0
+    assert ipd["tit_for_tat"]["always_cooperate"]["metrics"]["cooperation"][
+        "mean"
+    ] == pytest.approx(1.0)
+    # the naive learner exploits unconditional cooperators in the IPD
+    assert ipd["naive"]["always_cooperate"]["metrics"]["cooperation"]["mean"] < 0.1
+    coin = board["games"]["coin_game"]["head_to_head"]
+    for opponent in BASELINES:
+        assert coin["always_cooperate"][opponent]["metrics"]["own_coin_ratio"]["mean"] == 1.0
+    pennies = board["games"]["matching_pennies"]["head_to_head"]
+    assert all(
+        cell["welfare"]["mean"] == pytest.approx(0.0, abs=1e-5)
+        for row in pennies.values()
+        for cell in row.values()
+    )
+
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert sum(r["table"] == "head_to_head" for r in rows) == 75
+    assert sum(r["table"] == "ranking" for r in rows) == 15
+    assert [r["algorithm"] for r in rows if r["table"] == "overall"] == [
+        e["algorithm"] for e in board["overall"]
+    ]
+    markdown = (out / "leaderboard.md").read_text()
+    for game in ("ipd", "matching_pennies", "coin_game"):
+        assert f"## {game}" in markdown and f"![{game} heatmap](heatmap_{game}.png)" in markdown
+        png = (out / f"heatmap_{game}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        import matplotlib.image
+
+        assert matplotlib.image.imread(out / f"heatmap_{game}.png").ndim == 3
+    assert "| rank | algorithm | score | ipd | matching_pennies | coin_game | assumes |" in markdown
+    assert "does not learn" in markdown  # what each entrant assumes
+    page = _Page()
+    page.feed((out / "index.html").read_text())
+    assert sorted(page.images) == sorted(f"heatmap_{g}.png" for g in board["games"])
+    assert page.tables >= 2 + 3 * 4
+
+    # TensorBoard: one run per match and seed, holding the stored per-iteration numbers
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    runs = sorted((out / "tensorboard" / "ipd").iterdir())
+    assert len(runs) == 25
+    seed_dirs = sorted((out / "tensorboard" / "ipd" / "naive_vs_tit_for_tat").glob("seed_*"))
+    assert [d.name for d in seed_dirs] == ["seed_0", "seed_1", "seed_2", "seed_3"]
+    events = list(EventFileLoader(str(next(seed_dirs[2].iterdir()))).Load())
+    curve = [
+        (e.step, value.tensor.float_val[0])
+        for e in events
+        for value in e.summary.value
+        if value.tag == "reward/a_naive"
+    ]
+    with ResultStore(out) as store:
+        key = next(
+            c["key"]
+            for c in store.load_plan()["cells"]
+            if (c["game"], c["a"], c["b"]) == ("ipd", "naive", "tit_for_tat")
+        )
+        stored = store.load(key).rewards[:, 2, 0]
+    assert [step for step, _ in curve] == list(range(40))
+    np.testing.assert_allclose([value for _, value in curve], stored, rtol=1e-6)
+
+    # `shaping report` rebuilds the same files from the store alone
+    first = report_bytes(out)
+    for name in (*REPORT, "heatmap_ipd.png"):
+        (out / name).unlink()
+    code, stdout, _ = run(capsys, "report", str(out))
+    assert code == 0 and str(out / "leaderboard.md") in stdout
+    assert report_bytes(out) == first
+
+
+RESUME_PROFILE = """
+description: resumption test
+games:
+  ipd: {seeds: 4, iterations: 40}
+  coin_game: {seeds: 2, iterations: 8}
+"""
+
+
+def _stored(out: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{out / STORE_FILE}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM matches").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet, or no table yet
+        return 0
+
+
+def test_interrupted_tournament_resumes_to_the_identical_report(tmp_path, capsys):
+    root = zoo_copy(tmp_path, profiles={"resume": RESUME_PROFILE})
+    argv = [
+        "--configs",
+        str(root),
+        "tournament",
+        "--profile",
+        "resume",
+        "--algorithms",
+        "naive",
+        "tit_for_tat",
+        "always_defect",
+    ]
+    total = 18
+    killed = tmp_path / "killed"
+    for signum, at_least in ((signal.SIGTERM, 2), (signal.SIGKILL, 10)):
+        log = tmp_path / f"stderr-{signum}.txt"
+        with log.open("w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "shaping.cli", *argv, "--out", str(killed)],
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            deadline = time.monotonic() + 120
+            while _stored(killed) < at_least and process.poll() is None:
+                assert time.monotonic() < deadline, "the tournament made no progress"
+                time.sleep(0.01)
+            process.send_signal(signum)
+            returncode = process.wait(timeout=60)
+        stored = _stored(killed)
+        assert at_least <= stored < total, "killed too late to test resumption"
+        if signum == signal.SIGTERM:
+            assert returncode == 128 + signal.SIGTERM
+            assert "interrupted; every finished match is stored" in log.read_text()
+        else:
+            assert returncode == -signal.SIGKILL
+    code, stdout, _ = run(capsys, *argv, "--out", str(killed))
+    assert code == 0 and f"({total - stored} played, {stored} from the store" in stdout
+    reference = tmp_path / "reference"
+    code, _, _ = run(capsys, *argv, "--out", str(reference))
+    assert code == 0
+    assert report_bytes(killed) == report_bytes(reference)
+    with ResultStore(killed) as resumed, ResultStore(reference) as uninterrupted:
+        for key in uninterrupted.statuses():
+            np.testing.assert_array_equal(
+                resumed.load(key).rewards, uninterrupted.load(key).rewards
+            )
+    assert len(list((killed / "tensorboard" / "coin_game").iterdir())) == 9
+
+
+FAILING_ALGORITHM = """
+exploding:
+  module: tests.shaping.test_match:ExplodingLearner
+  description: "test-only: plays NaN logits from its third iteration on"
+"""
+FAILING_PROFILE = """
+games:
+  ipd: {seeds: 2, iterations: 8}
+  coin_game: {seeds: 1, iterations: 2}
+"""
+
+
+def test_failing_matches_are_recorded_and_the_others_still_play(tmp_path, capsys):
+    root = zoo_copy(tmp_path, algorithms=FAILING_ALGORITHM, profiles={"failing": FAILING_PROFILE})
+    out = tmp_path / "out"
+    argv = [
+        "--configs",
+        str(root),
+        "tournament",
+        "--profile",
+        "failing",
+        "--algorithms",
+        "exploding",
+        "naive",
+        "tit_for_tat",
+        "--out",
+        str(out),
+    ]
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == 0 and "18 matches (18 played, 0 from the store, 10 failed" in stdout
+    assert "failed: ipd exploding vs naive: MatchDiverged" in stderr
+    board = json.loads((out / "leaderboard.json").read_text())
+    failures = {(f["game"], f["a"], f["b"]): f for f in board["failures"]}
+    assert len(failures) == 10 and all("exploding" in pair for pair in failures)
+    for pair in (("ipd", "exploding", "naive"), ("ipd", "tit_for_tat", "exploding")):
+        assert "MatchDiverged" in failures[pair]["error"]
+        assert "non-finite reward at iteration 3" in failures[pair]["error"]
+    assert failures["coin_game", "naive", "exploding"]["error"]  # raised, with its message
+    ipd = board["games"]["ipd"]
+    assert [e["algorithm"] for e in ipd["ranking"]] == ["tit_for_tat", "naive"]
+    assert ipd["head_to_head"]["naive"]["tit_for_tat"]["status"] == "ok"
+    assert ipd["head_to_head"]["exploding"]["naive"]["status"] == "failed"
+    markdown = (out / "leaderboard.md").read_text()
+    assert "### Failed matches" in markdown and "non-finite reward at iteration 3" in markdown
+
+    # re-running recomputes nothing (failed matches included) and reports the same
+    first = report_bytes(out)
+    code, stdout, _ = run(capsys, *argv)
+    assert code == 0 and "(0 played, 18 from the store, 10 failed" in stdout
+    assert report_bytes(out) == first
+    code, stdout, _ = run(capsys, *argv, "--retry-failed")
+    assert code == 0 and "(10 played, 8 from the store, 10 failed" in stdout
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert {f["attempts"] for f in board["failures"]} == {2}
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--profile", "quik"], "--profile: unknown profile 'quik' (did you mean 'quick'?)"),
+        (["--algorithms", "naive", "lolaa"], "--algorithms: unknown algorithm 'lolaa'"),
+        (["--games", "pd"], "--games: unknown game 'pd' (did you mean 'ipd'?)"),
+        (["--ray-address", "127.0.0.1:1"], "--ray-address: only with --executor ray"),
+        (["--device", "tpu"], "--device"),
+        (["--profile", "missing/profile.yaml"], "--profile: no such profile file"),
+    ],
+)
+def test_bad_names_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, argv, fragment):
+    out = tmp_path / "out"
+    code, stdout, stderr = run(capsys, "tournament", "--profile", "quick", *argv, "--out", str(out))
+    assert code == 2 and stdout == ""
+    assert fragment in stderr and stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_bad_profile_file_exits_2_naming_file_and_field(tmp_path, capsys):
+    root = zoo_copy(tmp_path)
+    quick = root / "profiles" / "quick.yaml"
+    quick.write_text(quick.read_text().replace("coin_game: {seeds: 2", "coin_game: {seeds: -2"))
+    out = tmp_path / "out"
+    code, _, stderr = run(
+        capsys, "--configs", str(root), "tournament", "--profile", "quick", "--out", str(out)
+    )
+    assert code == 2 and stderr.count("\n") == 1
+    assert (
+        "zoo_configs/profiles/quick.yaml: games.coin_game.seeds: must be an integer >= 1" in stderr
+    )
+    assert not out.exists()
+
+
+def test_report_of_a_directory_without_a_store_exits_2(tmp_path, capsys):
+    code, _, stderr = run(capsys, "report", str(tmp_path))
+    assert code == 2 and "no tournament result store" in stderr and stderr.count("\n") == 1
