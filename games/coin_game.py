@@ -27,7 +27,7 @@ from torch import Tensor
 
 from shaping.config import discount, field, in_range, positive
 from shaping.errors import UnsupportedError
-from shaping.game import Game, Pair, Trajectories
+from shaping.game import Game, ObservationSpec, Pair, Trajectories
 from shaping.nets import BatchedMLP
 from shaping.policies import (
     BlackBoxPolicy,
@@ -170,6 +170,10 @@ class CoinGame(Game):
         )
         observation = torch.zeros((*own.shape, CHANNELS * cells), device=self.device)
         return observation.scatter_(-1, index, 1.0)
+
+    def observation_spec(self) -> ObservationSpec:
+        """Four egocentric one-hot planes of the grid, flattened."""
+        return ObservationSpec(shape=(CHANNELS * self.cells,), low=0.0, high=1.0)
 
     def sampled_metrics(self, trajectories: Trajectories) -> dict[str, Pair]:
         """Own-coin ratio: own-colour coins taken / all coins taken (0.5 when none taken)."""

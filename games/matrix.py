@@ -23,7 +23,7 @@ from torch import Tensor
 
 from shaping.config import discount, field, non_negative, positive
 from shaping.errors import UnsupportedError
-from shaping.game import ExactAnalysis, Game, Pair, Trajectories
+from shaping.game import ExactAnalysis, Game, ObservationSpec, Pair, Trajectories
 from shaping.policies import PolicyFamily, TabularFamily, TabularPolicy
 
 #: own-view state index of player 2 for each state index in player 1's view (CD <-> DC)
@@ -350,6 +350,10 @@ class IteratedMatrixGame(Game):
 
     def observe(self, state: Tensor, player: int) -> Tensor:
         return state if player == 0 else self.seat_remap[state]
+
+    def observation_spec(self) -> ObservationSpec:
+        """The own-view state index: s0, CC, CD, DC, DD."""
+        return ObservationSpec(categories=len(SEAT_REMAP))
 
     def sampled_metrics(self, trajectories: Trajectories) -> dict[str, Pair]:
         first, second = trajectories.actions

@@ -205,6 +205,9 @@ class Algorithm(ABC):
     assumptions: ClassVar[tuple[str, ...]] = ()
     #: whether the algorithm needs a pretrained artifact (see `train` and `load`)
     pretrained: ClassVar[bool] = False
+    #: modules besides its own whose code decides its numbers (e.g. a bridge to a library):
+    #: their source is part of every match key, so editing them invalidates stored matches
+    source_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, name: str | None = None) -> None:
         self.config = config

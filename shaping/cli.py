@@ -50,6 +50,16 @@ def _load_registry(args: argparse.Namespace) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print every registered game and algorithm with its paper and assumptions."""
     registry = _load_registry(args)
+    if args.choices:
+        provider = registry.providers.get(args.choices)
+        if provider is None:
+            raise ConfigError(
+                f"--choices: {args.choices!r} is not a provider "
+                f"(providers: {', '.join(registry.providers) or 'none'})"
+            )
+        for value in provider.cls.parameter_choices():
+            print(f"{provider.name}:{value}")
+        return 0
     print("Games")
     for entry in registry.games.values():
         print(f"  {entry.name:<18} {entry.description}")
@@ -66,6 +76,15 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {'':<18} n/a on {game}: {reason}")
         for game, note in entry.extensions.items():
             print(f"  {'':<18} extension on {game}: {note}")
+    if registry.providers:
+        print("\nProviders (one name per choice: PROVIDER:CHOICE)")
+    for entry in registry.providers.values():
+        print(f"  {entry.name + ':<' + entry.parameter + '>':<18} {entry.description}")
+        if entry.paper:
+            print(f"  {'':<18} paper: {entry.paper}")
+        print(f"  {'':<18} choices: shaping list --choices {entry.name}")
+        for game, reason in entry.unsupported.items():
+            print(f"  {'':<18} n/a on {game}: {reason}")
     return 0
 
 
@@ -212,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list games and algorithms")
+    listing.add_argument(
+        "--choices",
+        default=None,
+        metavar="PROVIDER",
+        help="list the names a provider offers (e.g. axelrod: axelrod:TitForTat, ...)",
+    )
     listing.set_defaults(run=cmd_list)
 
     match = commands.add_parser("match", help="play one match between two algorithms")

@@ -38,6 +38,8 @@ class Trajectories:
     log_probs: tuple[Tensor | None, Tensor | None]
     gamma: float
     events: dict[str, Pair] = field(default_factory=dict)
+    #: each player's observation after the last step [S, B, ...] (to bootstrap values)
+    final_observations: Pair | None = None
 
     @property
     def horizon(self) -> int:
@@ -64,6 +66,9 @@ class Trajectories:
             rewards=swap(self.rewards),
             log_probs=swap(self.log_probs),
             events={name: swap(pair) for name, pair in self.events.items()},
+            final_observations=(
+                None if self.final_observations is None else swap(self.final_observations)
+            ),
         )
 
     def seen_by(self, player: int) -> Trajectories:
@@ -77,6 +82,18 @@ class Trajectories:
     def mean_reward_per_step(self) -> Pair:
         """Average reward per step for each player, [S]."""
         return self.rewards[0].mean(dim=(0, 2)), self.rewards[1].mean(dim=(0, 2))
+
+
+@dataclass(frozen=True)
+class ObservationSpec:
+    """What one player observes at each step, for environment APIs (PettingZoo, RLlib): an
+    index in [0, categories) when `categories` is set, else a float vector of `shape` with
+    values in [low, high]."""
+
+    categories: int | None = None
+    shape: tuple[int, ...] = ()
+    low: float = 0.0
+    high: float = 1.0
 
 
 @dataclass
@@ -216,6 +233,11 @@ class Game(ABC):
     def sampled_metrics(self, trajectories: Trajectories) -> dict[str, Pair]:
         """Behaviour metrics per seed [S] for both players, estimated from episodes."""
 
+    def observation_spec(self) -> ObservationSpec:
+        """What `observe` returns for one episode (games with roll-outs that environment APIs
+        such as PettingZoo and RLlib can wrap implement it)."""
+        raise UnsupportedError(f"game {self.name!r} does not describe its observations")
+
     # --- exact values (only some games) ----------------------------------------------------
 
     def has_exact(self, family_a: PolicyFamily | None, family_b: PolicyFamily | None) -> bool:
@@ -328,6 +350,7 @@ class Game(ABC):
             log_probs=stacked(log_probs),
             gamma=self.gamma,
             events={name: stacked(pairs) for name, pairs in events.items()},
+            final_observations=current,
         )
 
     def dice_objectives(

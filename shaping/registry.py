@@ -6,6 +6,14 @@
 Module paths are strings ("games.matrix:IteratedMatrixGame"), so shaping/ never imports an
 algorithm or a game directly. Loading validates every entry and every (algorithm, game)
 configuration eagerly; any problem is a one-line `ConfigError` naming the file and the field.
+
+Providers. An entry with a `parameter` field stands for a family of algorithms named
+`<entry>:<value>` (e.g. `axelrod:TitForTat`): the same class and configuration, with the
+string config field named by `parameter` set to `<value>`. Its class checks values with the
+classmethod `check_parameter(value) -> str | None` (None, or the reason with near names) and
+lists them with `parameter_choices() -> list[str]`; both may import heavy libraries, so they
+run only when such a name is used. Providers are not entrants themselves: "every registered
+algorithm" means the `algorithms` mapping; `Registry.algorithm` resolves both kinds of name.
 """
 
 from __future__ import annotations
@@ -39,7 +47,10 @@ ALGORITHM_FIELDS = {
     "games",
     "unsupported",
     "extensions",
+    "parameter",
 }
+#: separates a provider's name from its parameter value: `axelrod:TitForTat`
+PROVIDER_SEPARATOR = ":"
 MATCH_FIELDS = {"seeds", "iterations"}
 
 
@@ -163,10 +174,28 @@ class AlgorithmEntry:
     unsupported: Mapping[str, str]
     extensions: Mapping[str, str]
     source: str
+    #: the config field that `<name>:<value>` sets (provider entries only)
+    parameter: str | None = None
 
     @cached_property
     def cls(self) -> type:
         return import_object(self.module, f"{self.source}: {self.name}.module")
+
+    @property
+    def is_provider(self) -> bool:
+        return self.parameter is not None
+
+    def resolve(self, value: str, field: str) -> AlgorithmEntry:
+        """The algorithm `<provider>:<value>` (provider entries only), its value checked."""
+        name = f"{self.name}{PROVIDER_SEPARATOR}{value}"
+        problem = self.cls.check_parameter(value)
+        if problem:
+            raise ConfigError(f"{field}: {name!r}: {problem}")
+        configs = {
+            game: dataclasses.replace(config, **{self.parameter: value})
+            for game, config in self.configs.items()
+        }
+        return dataclasses.replace(self, name=name, configs=configs, parameter=None)
 
     @property
     def assumptions(self) -> tuple[str, ...]:
@@ -187,7 +216,11 @@ class AlgorithmEntry:
 
     def source_files(self) -> list[Path]:
         """Files whose content defines this algorithm's behaviour (for cache keys)."""
-        return [Path(inspect.getfile(self.cls))]
+        modules = getattr(self.cls, "source_modules", ())
+        return [
+            Path(inspect.getfile(self.cls)),
+            *(Path(inspect.getfile(importlib.import_module(name))) for name in modules),
+        ]
 
 
 class Registry:
@@ -197,8 +230,10 @@ class Registry:
         self, games: dict[str, GameEntry], algorithms: dict[str, AlgorithmEntry], root: Path
     ):
         self.games = games
-        self.algorithms = algorithms
+        self.algorithms = {n: e for n, e in algorithms.items() if not e.is_provider}
+        self.providers = {n: e for n, e in algorithms.items() if e.is_provider}
         self.root = root
+        self._resolved: dict[str, AlgorithmEntry] = {}
 
     @classmethod
     def load(cls, root: str | os.PathLike | None = None) -> Registry:
@@ -228,11 +263,22 @@ class Registry:
         return self.games[name]
 
     def algorithm(self, name: str, field: str = "--algorithm") -> AlgorithmEntry:
-        if name not in self.algorithms:
-            raise ConfigError(
-                f"{field}: unknown algorithm {name!r}{suggest(name, list(self.algorithms))}"
-            )
-        return self.algorithms[name]
+        """A registered algorithm, or `<provider>:<value>` resolved through its provider."""
+        if name in self.algorithms:
+            return self.algorithms[name]
+        if name in self._resolved:
+            return self._resolved[name]
+        prefix, separator, value = name.partition(PROVIDER_SEPARATOR)
+        if separator and prefix in self.providers and value:
+            self._resolved[name] = self.providers[prefix].resolve(value, field)
+            return self._resolved[name]
+        if prefix in self.providers:
+            hint = f" (write {prefix}{PROVIDER_SEPARATOR}<{self.providers[prefix].parameter}>)"
+        elif separator:
+            hint = f": no provider {prefix!r}{suggest(prefix, list(self.providers))}"
+        else:
+            hint = suggest(name, [*self.algorithms, *self.providers])
+        raise ConfigError(f"{field}: unknown algorithm {name!r}{hint}")
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -283,6 +329,23 @@ def _load_algorithm(
     per_game = entry.get("games") or {}
     unsupported = entry.get("unsupported") or {}
     extensions = entry.get("extensions") or {}
+    parameter = entry.get("parameter")
+    if parameter is not None:
+        config_fields = {f.name: f for f in dataclasses.fields(config_cls)}
+        if parameter not in config_fields:
+            raise ConfigError(
+                f"{where}.parameter: {entry['module']}'s Config has no field {parameter!r}"
+            )
+        for method in ("check_parameter", "parameter_choices"):
+            if not callable(getattr(algorithm_cls, method, None)):
+                raise ConfigError(
+                    f"{where}.parameter: {entry['module']} must define the classmethod {method}"
+                )
+        for block in (defaults, *per_game.values()):
+            if isinstance(block, dict) and parameter in block:
+                raise ConfigError(
+                    f"{where}: {parameter} is set by the name ({name}:<{parameter}>), not here"
+                )
     for key, block in (
         ("defaults", defaults),
         ("games", per_game),
@@ -310,6 +373,9 @@ def _load_algorithm(
         if not isinstance(block, dict):
             raise ConfigError(f"{where}.games.{game}: must be a mapping, got {block!r}")
         merged = {**defaults, **block}
+        if parameter is not None:
+            # checked later, by `check_parameter`, when a name gives the value
+            merged[parameter] = f"<{parameter}>"
         paths = {key: f"{where}.defaults.{key}" for key in defaults if key not in block}
         configs[game] = build_config(config_cls, merged, f"{where}.games.{game}", paths)
     return AlgorithmEntry(
@@ -321,4 +387,5 @@ def _load_algorithm(
         unsupported=dict(unsupported),
         extensions={k: str(v) for k, v in extensions.items()},
         source=shown,
+        parameter=parameter,
     )

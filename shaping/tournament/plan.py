@@ -29,8 +29,8 @@ import torch
 from shaping.algorithm import Outcome
 from shaping.artifacts import code_version, key_digest
 from shaping.config import config_as_dict
-from shaping.errors import ConfigError, UnsupportedError
-from shaping.registry import GameEntry, Registry, suggest
+from shaping.errors import UnsupportedError
+from shaping.registry import GameEntry, Registry
 from shaping.tournament.profile import GameSettings, Profile
 
 #: the two fixed strategies whose self-play payoffs anchor the overall normalisation
@@ -163,14 +163,6 @@ def reference_payoffs(game: Any, seed: int) -> dict[str, float] | None:
     }
 
 
-def _select(names: list[str] | None, known: list[str], flag: str, kind: str) -> list[str]:
-    """`names` checked against `known` (all of `known` when none are given)."""
-    for name in names or ():
-        if name not in known:
-            raise ConfigError(f"{flag}: unknown {kind} {name!r}{suggest(name, known)}")
-    return list(names) if names else list(known)
-
-
 def build_plan(
     registry: Registry,
     profile: Profile,
@@ -192,8 +184,13 @@ def build_plan(
         game_names = [registry.game(name, "--games").name for name in dict.fromkeys(games)]
     else:
         game_names = list(profile.games)
-    chosen = set(_select(algorithms, list(registry.algorithms), "--algorithms", "algorithm"))
-    entrant_names = [name for name in registry.algorithms if name in chosen]
+    # registered algorithms in registry order, then provider names (axelrod:X) as given
+    entries = {
+        name: registry.algorithm(name, "--algorithms")
+        for name in dict.fromkeys(algorithms or registry.algorithms)
+    }
+    entrant_names = [name for name in registry.algorithms if name in entries]
+    entrant_names += [name for name in entries if name not in registry.algorithms]
     tournament_seed = profile.seed if seed is None else seed
     plan = Plan(profile, tournament_seed, str(device), {}, [])
     code_versions: dict[tuple[str, ...], str] = {}
@@ -208,7 +205,7 @@ def build_plan(
 
     players: dict[tuple[str, str], Player] = {}
     for name in entrant_names:
-        entry = registry.algorithms[name]
+        entry = entries[name]
         plan.entrants.append(
             {
                 "name": name,
@@ -251,8 +248,8 @@ def build_plan(
                     sorted(
                         str(path)
                         for path in (
-                            *registry.algorithms[a].source_files(),
-                            *registry.algorithms[b].source_files(),
+                            *entries[a].source_files(),
+                            *entries[b].source_files(),
                             Path(inspect.getfile(game_entry.cls)),
                         )
                     )

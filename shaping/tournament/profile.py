@@ -146,11 +146,7 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     overrides: dict[str, dict[str, dict[str, Any]]] = {}
     for algorithm, per_game in _mapping(raw.get("overrides"), f"{shown}: overrides").items():
         where = f"{shown}: overrides.{algorithm}"
-        if algorithm not in registry.algorithms:
-            raise ConfigError(
-                f"{where}: unknown algorithm{suggest(str(algorithm), list(registry.algorithms))}"
-            )
-        entry = registry.algorithms[algorithm]
+        entry = registry.algorithm(str(algorithm), where)
         overrides[algorithm] = {}
         for game, values in _mapping(per_game, where).items():
             if game not in games:
@@ -172,5 +168,5 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     )
     for algorithm, per_game in overrides.items():
         for game in per_game:
-            profile.config(registry.algorithms[algorithm], game)  # validates the override
+            profile.config(registry.algorithm(algorithm), game)  # validates the override
     return profile
