@@ -10,9 +10,32 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shaping.errors import UnsupportedError
 from shaping.registry import Registry
 
-GAMES = list(Registry.load().games)
+
+def _has_episodes(entry) -> bool:
+    try:
+        entry.build().observation_spec()
+    except UnsupportedError:
+        return False
+    return True
+
+
+_ENTRIES = Registry.load().games
+#: games with episodes, which the environment APIs wrap; the exact-only test games have none
+GAMES = [name for name, entry in _ENTRIES.items() if _has_episodes(entry)]
+EXACT_ONLY = [name for name in _ENTRIES if name not in GAMES]
+
+
+def test_the_matrix_and_coin_games_are_wrapped_and_the_exact_only_games_refused():
+    from shaping.interop.parallel_env import ZooParallelEnv
+
+    assert {"ipd", "matching_pennies", "coin_game"} <= set(GAMES)
+    assert set(EXACT_ONLY) == {"tandem", "one_shot_pennies"}
+    for game in EXACT_ONLY:
+        with pytest.raises(UnsupportedError, match=f"game '{game}' does not describe"):
+            ZooParallelEnv(game)
 
 
 @pytest.mark.parametrize("game", GAMES)
