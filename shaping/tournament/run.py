@@ -298,6 +298,7 @@ def run_tournament(
             )
             interrupted = True
             started = datetime.datetime.now(datetime.timezone.utc)
+            commit = source_commit()  # the code that plays, before anyone edits the checkout
             try:
                 broken = _prepare_artifacts(pending, options, out, executor, progress)
                 pretraining = time.perf_counter() - start
@@ -309,7 +310,7 @@ def run_tournament(
             store.add_run(
                 {
                     "command": options.command or "run_tournament (Python API)",
-                    "commit": source_commit(),
+                    "commit": commit,
                     "started_utc": started.strftime("%Y-%m-%d %H:%M"),
                     "wall_time_s": round(time.perf_counter() - start, 1),
                     "pretraining_s": round(pretraining, 1),
