@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from shaping.artifacts import ArtifactCache, code_version
+from shaping.artifacts import ArtifactCache, code_version, key_digest
 from shaping.config import config_as_dict
 from shaping.errors import UnsupportedError
 from shaping.game import ExactAnalysis, Game, Pair, Trajectories
@@ -247,9 +247,22 @@ class Algorithm(ABC):
             return
         context = context or TrainingContext()
         payload = artifacts.load_or_train(
-            self.name, game.name, self.artifact_key(game), lambda: self.train(game, context)
+            self.name,
+            game.name,
+            self.artifact_key(game),
+            lambda: self.train_artifact(game, context),
         )
         self.load(payload, game)
+
+    def train_artifact(self, game: Game, context: TrainingContext) -> Any:
+        """`train`, with torch's global RNG seeded from the artifact key for its duration:
+        torch's default initialisation of layers draws from it, so without this an artifact
+        would depend on what the process ran before (test order, a worker's earlier tasks)."""
+        seed = int(key_digest(self.artifact_key(game))[:15], 16)
+        devices = [game.device.index or 0] if game.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            return self.train(game, context)
 
     @abstractmethod
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> Any:

@@ -166,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     log_dir = Path(args.log_dir) if args.log_dir else path.parent / "tensorboard" / path.stem
     context = TrainingContext(log_dir=log_dir, progress=lambda line: print(line, file=sys.stderr))
     if args.force:
-        artifacts.save(entry.name, game.name, key, algorithm.train(game, context))
+        artifacts.save(entry.name, game.name, key, algorithm.train_artifact(game, context))
     algorithm.prepare(game, artifacts, context)
     print(f"{entry.name} for {game.name}: artifact at {path}")
     return 0

@@ -115,3 +115,23 @@ def test_code_version_follows_the_computing_core_not_its_presentation(tmp_path, 
     assert artifacts.code_version() == before
     (core / "game.py").write_text("# a changed roll-out\n")
     assert artifacts.code_version() != before
+
+
+def test_an_artifact_is_a_function_of_its_key_not_of_the_global_rng(ipd, tmp_path):
+    """Layers draw their initialisation from torch's global RNG: training seeds it from the
+    artifact key, so what the process ran before (test order, a tournament worker's earlier
+    tasks) cannot change an artifact, and the caller's RNG stream is left as it was."""
+    payloads = []
+    for history in (0, 1):
+        torch.manual_seed(history)
+        torch.rand(1000 * history + 1)  # a different past in the process
+        cache = ArtifactCache(tmp_path / f"zoo{history}", log=lambda message: None)
+        algorithm = ToyPretrained(ToyConfig(), "toy")
+        before = torch.get_rng_state()
+        algorithm.prepare(ipd, cache)
+        assert torch.equal(torch.get_rng_state(), before)
+        payloads.append(algorithm.logits)
+    assert torch.equal(payloads[0], payloads[1])
+    other = ToyPretrained(ToyConfig(scale=2.0), "toy")
+    other.prepare(ipd, ArtifactCache(tmp_path / "other", log=lambda message: None))
+    assert not torch.equal(other.logits / 2.0, payloads[0])  # another key, another draw
