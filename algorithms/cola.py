@@ -35,48 +35,31 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shaping.algorithm import Algorithm, MatchView, TrainingContext
+from shaping.algorithm import MatchView, TrainingContext
 from shaping.config import field, positive
-from shaping.errors import UnsupportedError
 from shaping.game import Game, Pair
 from shaping.joint_functions import (
-    ACTIVATIONS,
+    JointFunctionConfig,
+    JointFunctionLearner,
     JointNet,
-    JointValueOracle,
+    JointState,
     SeatValues,
     TrainingLog,
     cosine_decay,
     uniform_box,
 )
-from shaping.opponent_model import OpponentModel
-from shaping.policies import ParametricPolicy, PolicyFamily
 
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (h_1 [N, d_1], h_2 [N, d_2]): both seats' update functions
 UpdateFunctions = Callable[[Tensor, Tensor], Pair]
 
 
 @dataclass(frozen=True)
-class COLAConfig:
+class COLAConfig(JointFunctionConfig):
     lookahead_rate: float = field(1.0, check=positive, doc="look-ahead rate α, inside h")
     region: float = field(7.0, check=positive, doc="θ ~ U[-region, region] per parameter")
-    hidden: tuple[int, ...] = field((16, 16), doc="hidden layer sizes of each h_i")
-    activation: str = field("tanh", doc="activation of the h_i networks: tanh, relu or silu")
     batch: int = field(64, check=positive, doc="joint parameters θ per pretraining step")
-    steps: int = field(2000, check=positive, doc="Adam steps of pretraining")
     lr: float = field(1e-3, check=positive, doc="Adam learning rate (cosine-annealed to 0)")
-    episodes: int = field(16, check=positive, doc="episodes per θ for DiCE (sampled games)")
-    horizon: int | None = field(None, doc="steps per DiCE episode (default: the game's)")
     evaluation_samples: int = field(1024, check=positive, doc="held-out θ for the final loss")
-    seed: int = field(0, doc="seed of the pretraining run")
-
-    def validate(self) -> str | None:
-        if any(size <= 0 for size in self.hidden):
-            return f"hidden: every layer size must be > 0, got {list(self.hidden)}"
-        if self.activation not in ACTIVATIONS:
-            return f"activation: must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
-        if self.horizon is not None and self.horizon <= 0:
-            return f"horizon: must be > 0, got {self.horizon}"
-        return None
 
 
 def consistency_losses(
@@ -201,66 +184,30 @@ def held_out_consistency(
     return total / count
 
 
-@dataclass
-class COLAState:
-    family: PolicyFamily
-    params: Tensor
-    model: OpponentModel
-
-
-class COLA(Algorithm):
+class COLA(JointFunctionLearner):
     """θ_i ← θ_i + h_i(θ_i, θ_-i), with h_1, h_2 pretrained to be mutually consistent."""
 
     Config = COLAConfig
-    white_box = True
-    pretrained = True
+    networks_name = "update functions"
     assumptions = (
         "opponent's parameters (white box), else a fitted opponent model",
         "pretrained update functions (exact values; DiCE on the coin game)",
     )
 
-    def __init__(self, config: COLAConfig, name: str | None = None) -> None:
-        super().__init__(config, name)
-        self.networks: tuple[JointNet, JointNet] | None = None
-        self.metrics: dict[str, float] = {}
-
     def train(self, game: Game, context: TrainingContext) -> dict[str, Any]:
-        family = game.compact_family()
-        generator = torch.Generator(device=game.device).manual_seed(self.config.seed)
-        oracle = JointValueOracle(
-            game, family, generator, self.config.episodes, self.config.horizon
-        )
-        log = TrainingLog(
-            context, f"{self.name}/{game.name}", every=max(1, self.config.steps // 10)
-        )
+        family, generator, oracle, log = self.pretraining(game, context)
         networks, metrics = train_update_functions(
             oracle.values, (family.dim, family.dim), self.config, generator, log, not oracle.exact
         )
-        return {"networks": [network.payload() for network in networks], "metrics": metrics}
-
-    def load(self, payload: dict[str, Any], game: Game) -> None:
-        networks = tuple(JointNet.from_payload(p, game.device) for p in payload["networks"])
-        self.networks = networks  # type: ignore[assignment]
-        self.metrics = dict(payload["metrics"])
+        return self.artifact(networks, metrics)
 
     def update_functions(self) -> UpdateFunctions:
         """Both seats' learned update functions (after `prepare` or `load`)."""
-        if self.networks is None:
-            raise UnsupportedError(f"{self.name}: no update functions loaded; call prepare()")
-        return network_updates(self.networks)
+        return network_updates(self.loaded_networks())
 
-    def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> COLAState:
-        if self.networks is None:
-            raise UnsupportedError(f"{self.name}: no update functions loaded; call prepare()")
-        family = game.compact_family()
-        return COLAState(family, family.init(seeds, generator), OpponentModel(family))
-
-    def policy(self, state: COLAState) -> ParametricPolicy:
-        return state.family.build(state.params)
-
-    def update(self, state: COLAState, view: MatchView) -> COLAState:
+    def update(self, state: JointState, view: MatchView) -> JointState:
         _, opponent = state.model.estimate(view)
-        network = self.networks[view.player]  # type: ignore[index]
+        network = self.loaded_networks()[view.player]
         with torch.no_grad():
             step = network(state.params, opponent.to(state.params.dtype)).to(state.params.dtype)
-        return COLAState(state.family, state.params + step, state.model)
+        return JointState(state.family, state.params + step, state.model)

@@ -29,22 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
-
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, non_negative, positive
-from shaping.game import Game
-from shaping.lookahead import Estimator, ShapingOracle, ShapingState, estimator_support
-from shaping.optim import Ascent, OptimizerName
-from shaping.policies import ParametricPolicy
+from shaping.algorithm import MatchView
+from shaping.config import field, positive
+from shaping.lookahead import ShapingConfig, ShapingLearner, ShapingState
 
 
 @dataclass(frozen=True)
-class LolaConfig:
-    lr: float = field(1.0, check=non_negative, doc="learning rate δ")
-    lookahead_rate: float = field(
-        1.0, check=non_negative, doc="look-ahead rate η: the opponent's assumed learning rate"
-    )
+class LolaConfig(ShapingConfig):
     form: Literal["taylor", "step"] = field(
         "taylor", doc="taylor: eq. 4 of the LOLA paper; step: differentiate through the steps"
     )
@@ -52,58 +43,17 @@ class LolaConfig:
         False, doc="taylor form: also keep the LookAhead term (the SOS paper's LOLA)"
     )
     lookahead_steps: int = field(1, check=positive, doc="step form: opponent steps looked through")
-    estimator: Estimator = field(
-        "auto", doc="auto (exact where the game has exact values, else DiCE), exact or dice"
-    )
-    dice_batch: int | None = field(
-        None, check=positive, doc="episodes per seed of a DiCE estimate (default: the game's)"
-    )
-    dice_horizon: int | None = field(
-        None, check=positive, doc="steps of a DiCE episode (default: the game's)"
-    )
-    opponent_model: bool = field(
-        False, doc="LOLA-OM: shape a model fitted to the opponent's play, even a white box"
-    )
-    optimizer: OptimizerName = field("sgd", doc="sgd (plain ascent, as in the papers) or adam")
 
 
-class Lola(Algorithm):
+class Lola(ShapingLearner):
     """LOLA with exact values where the game has them, LOLA-DiCE otherwise."""
 
     Config = LolaConfig
-    white_box = True
-    assumptions = (
-        "opponent's parameters (white box) or a model fitted to its play",
-        "opponent is a naive learner with rate η",
-        "exact values, or DiCE estimates from simulated roll-outs where there are none",
-    )
-
-    def __init__(self, config: LolaConfig, name: str | None = None) -> None:
-        super().__init__(config, name)
-        self.ascent = Ascent(config.optimizer, config.lr)
-
-    def supports(self, game: Game) -> str | None:
-        return estimator_support(game, self.config.estimator)
-
-    def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> ShapingState:
-        return ShapingState.init(game, seeds, generator, self.ascent)
-
-    def policy(self, state: ShapingState) -> ParametricPolicy:
-        return state.policy()
 
     def update(self, state: ShapingState, view: MatchView) -> ShapingState:
         config = self.config
         rate = config.lookahead_rate
-        oracle = ShapingOracle(
-            view,
-            state.family,
-            state.params,
-            state.model,
-            config.estimator,
-            config.dice_batch,
-            config.dice_horizon,
-            config.opponent_model,
-        )
+        oracle = self.oracle(state, view)
         if config.form == "step":
             # ∇θ1 V1(θ1, θ2^K(θ1)) through the opponent's naive steps (LOLA-DiCE, Sec. 5)
             direction = oracle.lookahead_gradient(rate, config.lookahead_steps)

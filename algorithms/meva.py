@@ -43,33 +43,30 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shaping.algorithm import Algorithm, MatchView, TrainingContext
+from shaping.algorithm import MatchView, TrainingContext
 from shaping.config import discount, field, non_negative, positive
-from shaping.errors import UnsupportedError
 from shaping.estimators import own_value_gradient
 from shaping.game import Game, Pair
 from shaping.joint_functions import (
-    ACTIVATIONS,
+    JointFunctionConfig,
+    JointFunctionLearner,
     JointNet,
+    JointState,
     JointValueOracle,
     TrainingLog,
     uniform_box,
     value_scale,
 )
-from shaping.opponent_model import OpponentModel
-from shaping.policies import ParametricPolicy, PolicyFamily
 
 
 @dataclass(frozen=True)
-class MeVaConfig:
+class MeVaConfig(JointFunctionConfig):
+    hidden: tuple[int, ...] = field((64, 64), doc="hidden layer sizes of each U_i")
     lr: float = field(1.0, check=positive, doc="step size α of θ ← θ + α ∇V̂")
     meta_gamma: float = field(0.9, check=discount, doc="discount γ of the meta-value")
-    hidden: tuple[int, ...] = field((64, 64), doc="hidden layer sizes of each U_i")
-    activation: str = field("tanh", doc="activation of the U_i networks: tanh, relu or silu")
     input_scale: float = field(7.0, check=positive, doc="inputs squashed as tanh(θ / scale)")
     trajectories: int = field(256, check=positive, doc="optimisation runs trained in parallel")
     meta_horizon: int = field(50, check=positive, doc="steps of a run before it restarts")
-    steps: int = field(2000, check=positive, doc="TD updates of pretraining")
     optimizer_lr: float = field(1e-2, check=positive, doc="Adam learning rate of U")
     target_rate: float = field(0.01, check=positive, doc="Polyak rate of the target copy")
     target_steps: int = field(1, check=positive, doc="iterates unrolled in each TD target")
@@ -77,22 +74,13 @@ class MeVaConfig:
     start_region: float = field(3.0, check=positive, doc="runs start at θ ~ U[-r, r]")
     naive_share: float = field(0.5, doc="share of runs against a naive learner")
     naive_lr: float = field(1.0, check=positive, doc="learning rate of that naive learner")
-    episodes: int = field(16, check=positive, doc="episodes per joint policy (sampled games)")
-    horizon: int | None = field(None, doc="steps per sampled episode (default: the game's)")
-    seed: int = field(0, doc="seed of the pretraining run")
 
     def validate(self) -> str | None:
-        if any(size <= 0 for size in self.hidden):
-            return f"hidden: every layer size must be > 0, got {list(self.hidden)}"
-        if self.activation not in ACTIVATIONS:
-            return f"activation: must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
         if not 0.0 <= self.naive_share <= 1.0:
             return f"naive_share: must be in [0, 1], got {self.naive_share}"
         if self.target_rate > 1.0:
             return f"target_rate: must be in (0, 1], got {self.target_rate}"
-        if self.horizon is not None and self.horizon <= 0:
-            return f"horizon: must be > 0, got {self.horizon}"
-        return None
+        return super().validate()
 
 
 def correction_gradient(network: JointNet, own: Tensor, opponent: Tensor, scale: float) -> Tensor:
@@ -242,65 +230,31 @@ class MetaValueTrainer:
         }
 
 
-@dataclass
-class MeVaState:
-    family: PolicyFamily
-    params: Tensor
-    model: OpponentModel
-
-
-class MeVa(Algorithm):
+class MeVa(JointFunctionLearner):
     """θ_i ← θ_i + α (∇_i f_i + ∇_i U_i(θ_i, θ_-i)), U_i the learned meta-value correction."""
 
     Config = MeVaConfig
-    white_box = True
-    pretrained = True
+    networks_name = "meta-value"
     assumptions = (
         "opponent's parameters (white box), else a fitted opponent model",
         "pretrained meta-value (exact values; sampled on the coin game)",
     )
 
-    def __init__(self, config: MeVaConfig, name: str | None = None) -> None:
-        super().__init__(config, name)
-        self.networks: tuple[JointNet, JointNet] | None = None
-        self.metrics: dict[str, float] = {}
-
     def train(self, game: Game, context: TrainingContext) -> dict[str, Any]:
-        family = game.compact_family()
-        generator = torch.Generator(device=game.device).manual_seed(self.config.seed)
-        oracle = JointValueOracle(
-            game, family, generator, self.config.episodes, self.config.horizon
-        )
+        family, generator, oracle, log = self.pretraining(game, context)
         trainer = MetaValueTrainer(oracle, family.dim, self.config, generator)
-        log = TrainingLog(
-            context, f"{self.name}/{game.name}", every=max(1, self.config.steps // 10)
-        )
         metrics = trainer.train(log)
-        return {"networks": [network.payload() for network in trainer.networks], "metrics": metrics}
+        return self.artifact(trainer.networks, metrics)
 
-    def load(self, payload: dict[str, Any], game: Game) -> None:
-        networks = tuple(JointNet.from_payload(p, game.device) for p in payload["networks"])
-        self.networks = networks  # type: ignore[assignment]
-        self.metrics = dict(payload["metrics"])
-
-    def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> MeVaState:
-        if self.networks is None:
-            raise UnsupportedError(f"{self.name}: no meta-value loaded; call prepare()")
-        family = game.compact_family()
-        return MeVaState(family, family.init(seeds, generator), OpponentModel(family))
-
-    def policy(self, state: MeVaState) -> ParametricPolicy:
-        return state.family.build(state.params)
-
-    def update(self, state: MeVaState, view: MatchView) -> MeVaState:
+    def update(self, state: JointState, view: MatchView) -> JointState:
         _, opponent = state.model.estimate(view)
         naive = own_value_gradient(view, state.family, state.params)
         shaped = correction_gradient(
-            self.networks[view.player],  # type: ignore[index]
+            self.loaded_networks()[view.player],
             state.params,
             opponent.to(state.params.dtype),
             value_scale(view.game),
         )
-        return MeVaState(
+        return JointState(
             state.family, state.params + self.config.lr * (naive + shaped), state.model
         )

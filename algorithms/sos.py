@@ -21,33 +21,17 @@ from dataclasses import dataclass
 
 import torch
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, in_range, non_negative, positive
-from shaping.game import Game
-from shaping.lookahead import Estimator, ShapingOracle, ShapingState, estimator_support
-from shaping.optim import Ascent, OptimizerName
-from shaping.policies import ParametricPolicy
+from shaping.algorithm import MatchView
+from shaping.config import field, in_range
+from shaping.lookahead import ShapingConfig, ShapingLearner, ShapingState
 
 
 @dataclass(frozen=True)
-class SosConfig:
-    lr: float = field(1.0, check=non_negative, doc="learning rate δ (α in the paper)")
-    lookahead_rate: float = field(1.0, check=non_negative, doc="look-ahead rate η (α in the paper)")
+class SosConfig(ShapingConfig):
+    """δ = `lr` and η = `lookahead_rate` are both α in the paper."""
+
     a: float = field(0.5, check=in_range(0.0, 1.0, low_open=True, high_open=True), doc="a ∈ (0, 1)")
     b: float = field(0.1, check=in_range(0.0, 1.0, low_open=True, high_open=True), doc="b ∈ (0, 1)")
-    estimator: Estimator = field(
-        "auto", doc="auto (exact where the game has exact values, else DiCE), exact or dice"
-    )
-    dice_batch: int | None = field(
-        None, check=positive, doc="episodes per seed of a DiCE estimate (default: the game's)"
-    )
-    dice_horizon: int | None = field(
-        None, check=positive, doc="steps of a DiCE episode (default: the game's)"
-    )
-    opponent_model: bool = field(
-        False, doc="LOLA-OM: shape a model fitted to the opponent's play, even a white box"
-    )
-    optimizer: OptimizerName = field("sgd", doc="sgd (plain ascent, as in the paper) or adam")
 
 
 def squared_norm(pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -55,43 +39,15 @@ def squared_norm(pair: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     return (pair[0] * pair[0]).sum(-1) + (pair[1] * pair[1]).sum(-1)
 
 
-class StableOpponentShaping(Algorithm):
+class StableOpponentShaping(ShapingLearner):
     """LookAhead plus the shaping term, scaled by p so as never to oppose LookAhead."""
 
     Config = SosConfig
-    white_box = True
-    assumptions = (
-        "opponent's parameters (white box) or a model fitted to its play",
-        "opponent is a naive learner with rate η",
-        "exact values, or DiCE estimates from simulated roll-outs where there are none",
-    )
-
-    def __init__(self, config: SosConfig, name: str | None = None) -> None:
-        super().__init__(config, name)
-        self.ascent = Ascent(config.optimizer, config.lr)
-
-    def supports(self, game: Game) -> str | None:
-        return estimator_support(game, self.config.estimator)
-
-    def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> ShapingState:
-        return ShapingState.init(game, seeds, generator, self.ascent)
-
-    def policy(self, state: ShapingState) -> ParametricPolicy:
-        return state.policy()
 
     def update(self, state: ShapingState, view: MatchView) -> ShapingState:
         config = self.config
         rate = config.lookahead_rate
-        terms = ShapingOracle(
-            view,
-            state.family,
-            state.params,
-            state.model,
-            config.estimator,
-            config.dice_batch,
-            config.dice_horizon,
-            config.opponent_model,
-        ).terms()
+        terms = self.oracle(state, view).terms()
         xi, chi = terms.gradients, terms.shaping
         xi0 = (xi[0] + rate * terms.lookahead[0], xi[1] + rate * terms.lookahead[1])  # line 3
         alignment = rate * ((chi[0] * xi0[0]).sum(-1) + (chi[1] * xi0[1]).sum(-1))

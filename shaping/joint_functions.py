@@ -10,7 +10,10 @@ the coin game), against the game's values:
 * `JointValueOracle`: values of a batch of joint policies in seat order, exact where the game
   has them (closed form, differentiable to any order) and otherwise DiCE estimates on fresh
   roll-outs whose derivatives of every order estimate the true ones;
-* `uniform_box`, `TrainingLog`: sampling pretraining inputs, reporting progress.
+* `uniform_box`, `TrainingLog`: sampling pretraining inputs, reporting progress;
+* `JointFunctionConfig`, `JointFunctionLearner`: the configuration fields, pretraining set-up,
+  artifact loading and state that COLA and MeVa share, so each writes only its own training
+  and update rule.
 
 The learned networks are an artifact (see shaping/artifacts.py): `JointNet.payload` and
 `JointNet.from_payload` round-trip them bit-identically.
@@ -22,14 +25,18 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
 
-from shaping.algorithm import TrainingContext
+from shaping.algorithm import Algorithm, TrainingContext
+from shaping.config import field, positive
+from shaping.errors import UnsupportedError
 from shaping.game import Game, Pair, Trajectories
-from shaping.policies import PolicyFamily
+from shaping.opponent_model import OpponentModel
+from shaping.policies import ParametricPolicy, PolicyFamily
 
 Squash = Literal["clamp", "tanh"]
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (V_1 [N], V_2 [N]) in seat order
@@ -236,3 +243,84 @@ class TrainingLog:
 def cosine_decay(step: int, total: int) -> float:
     """Learning-rate factor annealed from 1 to 0 along a half cosine over `total` steps."""
     return 0.5 * (1.0 + math.cos(math.pi * step / max(1, total)))
+
+
+@dataclass(frozen=True)
+class JointFunctionConfig:
+    """Fields every joint-function learner has; subclasses add theirs and `hidden`."""
+
+    hidden: tuple[int, ...] = field((16, 16), doc="hidden layer sizes of each network")
+    activation: str = field("tanh", doc="activation of the networks: tanh, relu or silu")
+    steps: int = field(2000, check=positive, doc="optimiser steps of pretraining")
+    episodes: int = field(16, check=positive, doc="episodes per joint policy (sampled games)")
+    horizon: int | None = field(None, doc="steps per sampled episode (default: the game's)")
+    seed: int = field(0, doc="seed of the pretraining run")
+
+    def validate(self) -> str | None:
+        if any(size <= 0 for size in self.hidden):
+            return f"hidden: every layer size must be > 0, got {list(self.hidden)}"
+        if self.activation not in ACTIVATIONS:
+            return f"activation: must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+        if self.horizon is not None and self.horizon <= 0:
+            return f"horizon: must be > 0, got {self.horizon}"
+        return None
+
+
+@dataclass
+class JointState:
+    """A joint-function learner's parameters in the game's compact family, and its model of
+    the opponent (used when the opponent's parameters are hidden or of another family)."""
+
+    family: PolicyFamily
+    params: Tensor
+    model: OpponentModel
+
+
+class JointFunctionLearner(Algorithm):
+    """A white-box learner whose pretrained artifact is one `JointNet` per seat."""
+
+    white_box = True
+    pretrained = True
+    #: what the networks are, for the error raised when none are loaded
+    networks_name: ClassVar[str] = "networks"
+
+    def __init__(self, config: JointFunctionConfig, name: str | None = None) -> None:
+        super().__init__(config, name)
+        self.networks: tuple[JointNet, JointNet] | None = None
+        self.metrics: dict[str, float] = {}
+
+    def loaded_networks(self) -> tuple[JointNet, JointNet]:
+        """Both seats' networks (after `prepare` or `load`), or a clear error."""
+        if self.networks is None:
+            raise UnsupportedError(f"{self.name}: no {self.networks_name} loaded; call prepare()")
+        return self.networks
+
+    def pretraining(
+        self, game: Game, context: TrainingContext
+    ) -> tuple[PolicyFamily, torch.Generator, JointValueOracle, TrainingLog]:
+        """What `train` starts from: the compact family, the run's seeded generator, the
+        game's values in that family and a progress log reporting about ten times."""
+        config = self.config
+        family = game.compact_family()
+        generator = torch.Generator(device=game.device).manual_seed(config.seed)
+        oracle = JointValueOracle(game, family, generator, config.episodes, config.horizon)
+        log = TrainingLog(context, f"{self.name}/{game.name}", every=max(1, config.steps // 10))
+        return family, generator, oracle, log
+
+    @staticmethod
+    def artifact(networks: tuple[JointNet, ...], metrics: dict[str, float]) -> dict[str, Any]:
+        """The payload `load` reads back."""
+        return {"networks": [network.payload() for network in networks], "metrics": metrics}
+
+    def load(self, payload: dict[str, Any], game: Game) -> None:
+        first, second = (JointNet.from_payload(p, game.device) for p in payload["networks"])
+        self.networks = (first, second)
+        self.metrics = dict(payload["metrics"])
+
+    def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> JointState:
+        self.loaded_networks()  # fail before the match starts when nothing is loaded
+        family = game.compact_family()
+        return JointState(family, family.init(seeds, generator), OpponentModel(family))
+
+    def policy(self, state: JointState) -> ParametricPolicy:
+        return state.family.build(state.params)

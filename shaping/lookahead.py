@@ -27,18 +27,21 @@ V_opp [S]), differentiable to second order, so the same code serves:
 
 `ShapingOracle` picks the estimator for one learner in one iteration (exact where the game has
 exact values for its policy and the opponent's, true or modelled; DiCE otherwise), which is
-all LOLA, LookAhead and SOS need to read like their papers.
+all LOLA, LookAhead and SOS need to read like their papers; `ShapingLearner` and
+`ShapingConfig` hold what those three share, so each of them only writes its update rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor
 
+from shaping.algorithm import Algorithm, MatchView
+from shaping.config import field, non_negative, positive
 from shaping.errors import UnsupportedError
 from shaping.game import (
     ExactAnalysis,
@@ -49,11 +52,8 @@ from shaping.game import (
     value_gradients,
 )
 from shaping.opponent_model import OpponentModel
-from shaping.optim import Ascent, OptimizerState
+from shaping.optim import Ascent, OptimizerName, OptimizerState
 from shaping.policies import ParametricPolicy, PolicyFamily
-
-if TYPE_CHECKING:
-    from shaping.algorithm import MatchView
 
 #: (θ_own [S, d], θ_opp [S, d']) -> (V_own [S], V_opp [S]), differentiable to second order
 JointValues = Callable[[Tensor, Tensor], Pair]
@@ -384,4 +384,69 @@ class ShapingOracle:
             rate,
             steps,
             first_values=self.current_values(),
+        )
+
+
+@dataclass(frozen=True)
+class ShapingConfig:
+    """Hyperparameters every look-ahead learner has (LOLA, LookAhead, SOS extend them)."""
+
+    lr: float = field(1.0, check=non_negative, doc="learning rate δ")
+    lookahead_rate: float = field(
+        1.0, check=non_negative, doc="look-ahead rate η: the opponent's assumed learning rate"
+    )
+    estimator: Estimator = field(
+        "auto", doc="auto (exact where the game has exact values, else DiCE), exact or dice"
+    )
+    dice_batch: int | None = field(
+        None, check=positive, doc="episodes per seed of a DiCE estimate (default: the game's)"
+    )
+    dice_horizon: int | None = field(
+        None, check=positive, doc="steps of a DiCE episode (default: the game's)"
+    )
+    opponent_model: bool = field(
+        False, doc="LOLA-OM: shape a model fitted to the opponent's play, even a white box"
+    )
+    optimizer: OptimizerName = field("sgd", doc="sgd (plain ascent, as in the papers) or adam")
+
+
+class ShapingLearner(Algorithm):
+    """A white-box learner that ascends a direction built from `ShapingOracle`'s terms.
+
+    Subclasses set `Config` (a `ShapingConfig`) and write `update` from `self.oracle(...)`;
+    state, policy, game support and the ascent step are shared."""
+
+    Config = ShapingConfig
+    white_box = True
+    assumptions = (
+        "opponent's parameters (white box) or a model fitted to its play",
+        "opponent is a naive learner with rate η",
+        "exact values, or DiCE estimates from simulated roll-outs where there are none",
+    )
+
+    def __init__(self, config: ShapingConfig, name: str | None = None) -> None:
+        super().__init__(config, name)
+        self.ascent = Ascent(config.optimizer, config.lr)
+
+    def supports(self, game: Game) -> str | None:
+        return estimator_support(game, self.config.estimator)
+
+    def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> ShapingState:
+        return ShapingState.init(game, seeds, generator, self.ascent)
+
+    def policy(self, state: ShapingState) -> ParametricPolicy:
+        return state.policy()
+
+    def oracle(self, state: ShapingState, view: MatchView) -> ShapingOracle:
+        """This iteration's look-ahead terms, estimated as the config says."""
+        config = self.config
+        return ShapingOracle(
+            view,
+            state.family,
+            state.params,
+            state.model,
+            config.estimator,
+            config.dice_batch,
+            config.dice_horizon,
+            config.opponent_model,
         )

@@ -32,6 +32,18 @@ def configured(registry: Registry, name: str, game: str, **overrides: Any) -> Al
     return entry.cls(config, name)
 
 
+#: configuration overrides that make each pretrained algorithm's artifact train in a moment
+TINY: dict[str, dict[str, Any]] = {
+    "cola": {"steps": 3, "batch": 4, "evaluation_samples": 4},
+    "meva": {"steps": 3, "trajectories": 4},
+}
+
+
+def tiny(registry: Registry, name: str, game: str) -> Algorithm:
+    """The registered algorithm `name` for `game` at the `TINY` scale."""
+    return configured(registry, name, game, **TINY[name])
+
+
 def prepared(algorithm: Algorithm, game: Game, cache: ArtifactCache) -> Algorithm:
     """`algorithm` with its artifact loaded, trained first (under a lock) if not cached."""
     path = cache.path(algorithm.name, game.name, algorithm.artifact_key(game))

@@ -29,10 +29,9 @@ from shaping.lookahead import lookahead_gradient, opponent_after_steps
 from shaping.match import run_match
 from tests.algorithms.learned_artifacts import (
     configured,
-    flip_one_byte,
-    networks_equal,
     prepared,
     shared_cache,
+    tiny,
 )
 from tests.conftest import generator
 
@@ -258,49 +257,9 @@ def test_cola_approaches_the_mixed_equilibrium_of_matching_pennies(
 # --- the artifact -----------------------------------------------------------------------------
 
 
-def tiny(registry, game: str) -> COLA:
-    return configured(registry, "cola", game, steps=3, batch=4, evaluation_samples=4)
-
-
-def test_artifact_reloads_bit_identically(registry, ipd, tmp_path):
-    artifacts = ArtifactCache(tmp_path, log=lambda message: None)
-    trained = tiny(registry, "ipd")
-    trained.prepare(ipd, artifacts)
-    reloaded = tiny(registry, "ipd")
-    reloaded.train = lambda game, context: pytest.fail("a cached artifact was retrained")
-    reloaded.prepare(ipd, artifacts)
-    assert networks_equal(trained.networks, reloaded.networks)
-    assert reloaded.metrics == trained.metrics
-
-
-@pytest.mark.parametrize("damage", ["corrupt", "stale"])
-def test_damaged_artifact_is_detected_and_retrained(registry, ipd, tmp_path, damage):
-    messages = []
-    artifacts = ArtifactCache(tmp_path, log=messages.append)
-    algorithm = tiny(registry, "ipd")
-    key = algorithm.artifact_key(ipd)
-    path = artifacts.path("cola", ipd.name, key)
-    if damage == "corrupt":
-        algorithm.prepare(ipd, artifacts)
-        flip_one_byte(path)
-    else:
-        decoy = algorithm.train(ipd, TrainingContext())
-        stale = {**key, "code": "0.0.0+stale"}
-        artifacts.save("cola", ipd.name, stale, decoy)
-        artifacts.path("cola", ipd.name, stale).rename(path)
-    trainings = []
-    retrained = tiny(registry, "ipd")
-    original = retrained.train
-    retrained.train = lambda game, context: trainings.append(1) or original(game, context)
-    retrained.prepare(ipd, artifacts)
-    assert trainings == [1]
-    assert any("unusable" in message for message in messages)
-    assert ArtifactCache(tmp_path, log=messages.append).load("cola", ipd.name, key) is not None
-
-
 def test_playing_without_an_artifact_is_refused(registry, ipd):
     with pytest.raises(Exception, match="no update functions loaded"):
-        tiny(registry, "ipd").init(ipd, 0, 2, generator())
+        tiny(registry, "cola", "ipd").init(ipd, 0, 2, generator())
 
 
 def test_bad_configuration_names_the_field():
@@ -372,7 +331,7 @@ def test_cola_plays_the_exact_only_test_games_in_both_seats(registry, tmp_path, 
     artifacts = ArtifactCache(tmp_path, log=lambda message: None)
     for seat in (0, 1):
         players = [registry.algorithm("naive").build(game_name)] * 2
-        players[seat] = prepared(tiny(registry, game_name), game, artifacts)
+        players[seat] = prepared(tiny(registry, "cola", game_name), game, artifacts)
         result = run_match(game, tuple(players), seeds=2, iterations=3, seed=1, artifacts=artifacts)
         assert result.rewards.shape == (3, 2, 2)
         assert np.isfinite(result.rewards).all()

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from algorithms.lookahead import LookAhead, LookAheadConfig
+from algorithms.lookahead import LookAhead
 from shaping.algorithm import MatchView, Outcome
+from shaping.lookahead import ShapingConfig
 from shaping.match import run_match
 from shaping.policies import TabularPolicy
 from tests.conftest import generator
@@ -17,7 +18,7 @@ from tests.conftest import generator
 @pytest.mark.parametrize("player", [0, 1])
 def test_update_is_the_naive_gradient_plus_the_lookahead_term(ipd, player):
     """θ1 + δ [∇1 V1 + η (∇1∇2 V1) ∇2 V2], the opponent's step held fixed (no shaping)."""
-    learner = LookAhead(LookAheadConfig(lr=0.6, lookahead_rate=0.9))
+    learner = LookAhead(ShapingConfig(lr=0.6, lookahead_rate=0.9))
     state = learner.init(ipd, player, 3, generator(1))
     opponent = torch.randn(3, 5, generator=generator(2))
     policies = [learner.policy(state), TabularPolicy(opponent)]

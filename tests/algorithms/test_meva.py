@@ -12,7 +12,7 @@ import torch
 
 from algorithms.meva import MetaValueTrainer, MeVa, MeVaConfig, correction_gradient
 from algorithms.naive import NaiveConfig, NaiveLearner
-from shaping.algorithm import MatchView, Outcome, TrainingContext
+from shaping.algorithm import MatchView, Outcome
 from shaping.artifacts import ArtifactCache
 from shaping.config import build_config
 from shaping.errors import ConfigError
@@ -21,10 +21,9 @@ from shaping.match import run_match
 from shaping.policies import TabularPolicy
 from tests.algorithms.learned_artifacts import (
     configured,
-    flip_one_byte,
-    networks_equal,
     prepared,
     shared_cache,
+    tiny,
 )
 from tests.conftest import generator
 
@@ -245,45 +244,6 @@ def test_zoo_artifact_extorts_naive_learners_and_cooperates_with_itself(registry
 # --- the artifact -----------------------------------------------------------------------------
 
 
-def tiny(registry, game: str) -> MeVa:
-    return configured(registry, "meva", game, steps=3, trajectories=4)
-
-
-def test_artifact_reloads_bit_identically(registry, ipd, tmp_path):
-    artifacts = ArtifactCache(tmp_path, log=lambda message: None)
-    trained = tiny(registry, "ipd")
-    trained.prepare(ipd, artifacts)
-    reloaded = tiny(registry, "ipd")
-    reloaded.train = lambda game, context: pytest.fail("a cached artifact was retrained")
-    reloaded.prepare(ipd, artifacts)
-    assert networks_equal(trained.networks, reloaded.networks)
-    assert reloaded.metrics == trained.metrics
-
-
-@pytest.mark.parametrize("damage", ["corrupt", "stale"])
-def test_damaged_artifact_is_detected_and_retrained(registry, ipd, tmp_path, damage):
-    messages = []
-    artifacts = ArtifactCache(tmp_path, log=messages.append)
-    algorithm = tiny(registry, "ipd")
-    key = algorithm.artifact_key(ipd)
-    path = artifacts.path("meva", ipd.name, key)
-    if damage == "corrupt":
-        algorithm.prepare(ipd, artifacts)
-        flip_one_byte(path)
-    else:
-        stale = {**key, "code": "0.0.0+stale"}
-        artifacts.save("meva", ipd.name, stale, algorithm.train(ipd, TrainingContext()))
-        artifacts.path("meva", ipd.name, stale).rename(path)
-    trainings = []
-    retrained = tiny(registry, "ipd")
-    original = retrained.train
-    retrained.train = lambda game, context: trainings.append(1) or original(game, context)
-    retrained.prepare(ipd, artifacts)
-    assert trainings == [1]
-    assert any("unusable" in message for message in messages)
-    assert ArtifactCache(tmp_path, log=messages.append).load("meva", ipd.name, key) is not None
-
-
 def test_bad_configuration_names_the_field():
     with pytest.raises(ConfigError, match=r"meva: naive_share: must be in \[0, 1\]"):
         build_config(MeVaConfig, {"naive_share": 1.5}, "meva")
@@ -329,7 +289,7 @@ def test_meva_plays_the_exact_only_test_games_in_both_seats(registry, tmp_path, 
     artifacts = ArtifactCache(tmp_path, log=lambda message: None)
     for seat in (0, 1):
         players = [registry.algorithm("naive").build(game_name)] * 2
-        players[seat] = prepared(tiny(registry, game_name), game, artifacts)
+        players[seat] = prepared(tiny(registry, "meva", game_name), game, artifacts)
         result = run_match(game, tuple(players), seeds=2, iterations=3, seed=1, artifacts=artifacts)
         assert result.rewards.shape == (3, 2, 2)
         assert np.isfinite(result.rewards).all()
