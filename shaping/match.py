@@ -15,6 +15,7 @@ from shaping.algorithm import Algorithm, MatchView, Outcome
 from shaping.artifacts import ArtifactCache
 from shaping.errors import MatchDiverged, UnsupportedError
 from shaping.game import Game, Pair
+from shaping.tournament.stats import student_t_quantile
 
 #: called after each iteration with (iteration, rewards per seed, metrics per seed)
 IterationCallback = Callable[[int, Pair, dict[str, Pair]], None]
@@ -39,8 +40,11 @@ class MatchResult:
     def summary(self) -> dict[str, Any]:
         """The JSON summary of `shaping match --json` (reward per step everywhere)."""
         final = self.rewards[-1]
+        # Student-t: matches run few seeds, where the normal 1.96 is far too narrow
         half_width = (
-            1.96 * final.std(axis=0, ddof=1) / math.sqrt(self.seeds)
+            student_t_quantile(0.975, self.seeds - 1)
+            * final.std(axis=0, ddof=1)
+            / math.sqrt(self.seeds)
             if self.seeds > 1
             else np.zeros(2)
         )

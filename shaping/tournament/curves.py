@@ -13,6 +13,7 @@ Tags: reward/a_<name>, reward/b_<name>, reward/welfare (sum of both), and
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -21,8 +22,14 @@ import numpy as np
 MARKER = "MATCH_KEY"
 
 
+def path_part(name: str) -> str:
+    """`name` as a portable directory name: every character other than a letter, digit, '.',
+    '-' or '_' becomes '_' (e.g. the colon of `axelrod:TitForTat`, invalid on Windows)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
 def curves_dir(root: Path, game: str, a: str, b: str) -> Path:
-    return Path(root) / game / f"{a}_vs_{b}"
+    return Path(root) / path_part(game) / f"{path_part(a)}_vs_{path_part(b)}"
 
 
 def has_curves(root: Path, game: str, a: str, b: str, key: str) -> bool:

@@ -26,7 +26,12 @@ from typing import TextIO
 from shaping.artifacts import ArtifactCache
 from shaping.errors import ConfigError
 from shaping.registry import Registry, import_object
-from shaping.tournament.curves import has_curves, remove_stale_staging, write_curves
+from shaping.tournament.curves import (
+    has_curves,
+    path_part,
+    remove_stale_staging,
+    write_curves,
+)
 from shaping.tournament.execute import (
     Executor,
     MatchTask,
@@ -182,7 +187,9 @@ def _artifact_tasks(
                 game_config=spec.game_config,
                 device=spec.device,
                 artifacts=options.artifacts,
-                log_dir=str(out / "tensorboard" / "pretraining" / player.name / spec.game),
+                log_dir=str(
+                    out / "tensorboard" / "pretraining" / path_part(player.name) / spec.game
+                ),
             )
     return list(tasks.values())
 

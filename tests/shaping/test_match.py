@@ -39,6 +39,17 @@ def test_record_shapes_and_evaluation_mode(registry):
     assert sampled.evaluation == "sampled"
 
 
+def test_summary_interval_is_student_t_over_seeds(registry):
+    """With 4 seeds the 95% half-width is t(0.975, 3) = 3.182 standard errors, not 1.96."""
+    result = play(registry, "ipd", "naive", "random", seeds=4, iterations=2)
+    final = result.rewards[-1]
+    standard_error = final.std(axis=0, ddof=1) / 2
+    assert standard_error.min() > 0
+    np.testing.assert_allclose(
+        result.summary()["final_reward_ci95"], 3.182446 * standard_error, rtol=1e-5
+    )
+
+
 @pytest.fixture
 def ipd_outcome(ipd):
     params_a = torch.randn(4, 5, generator=generator(1))

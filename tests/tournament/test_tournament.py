@@ -317,3 +317,11 @@ def test_bad_profile_file_exits_2_naming_file_and_field(tmp_path, capsys):
 def test_report_of_a_directory_without_a_store_exits_2(tmp_path, capsys):
     code, _, stderr = run(capsys, "report", str(tmp_path))
     assert code == 2 and "no tournament result store" in stderr and stderr.count("\n") == 1
+
+
+def test_curve_directories_are_portable_names(tmp_path):
+    """Entrant names such as `axelrod:TitForTat` hold characters Windows refuses in paths."""
+    from shaping.tournament.curves import curves_dir
+
+    path = curves_dir(tmp_path, "ipd", "axelrod:TitForTat", "naive")
+    assert path == tmp_path / "ipd" / "axelrod_TitForTat_vs_naive"
