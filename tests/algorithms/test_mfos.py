@@ -350,8 +350,11 @@ def test_mfos_out_collects_a_naive_learner_in_the_coin_game(registry):
 
 @pytest.mark.slow
 def test_paper_scale_meta_training_extorts_naive_learners(registry, ipd):
-    """The paper's IPD scale (src/main_mfos_ppo.py): 4096 parallel games, 100 meta-steps,
-    1024 meta-episodes, PPO lr 2e-3, against naive learners."""
+    """The paper's IPD meta-training scale (src/main_mfos_ppo.py): 4096 parallel games, 100
+    meta-steps, 1024 meta-episodes, PPO lr 2e-3, against naive learners; with the zoo's
+    64-unit networks (the paper's 256 units cost 5-9x more per meta-episode on a CPU).
+    Measured: passes in 77 min on one shared core, meta-return −0.48 against the naive
+    learner's −2.17 at meta-episode 922."""
     config = mfos_config(
         registry,
         "ipd",
