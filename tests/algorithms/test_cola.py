@@ -320,18 +320,3 @@ def test_coin_game_match_against_a_network_learner(registry, coin_game, cache):
     result = run_match(coin_game, (cola, naive), seeds=2, iterations=3, artifacts=cache)
     assert result.evaluation == "sampled"
     assert np.isfinite(result.rewards).all()
-
-
-@pytest.mark.parametrize("game_name", ["tandem", "one_shot_pennies"])
-def test_cola_plays_the_exact_only_test_games_in_both_seats(registry, tmp_path, game_name):
-    """The smoke test of every learner (tests/test_every_pair_plays.py) leaves pretrained
-    algorithms out; this covers COLA on the differentiable games it does not declare
-    unsupported, with a tiny artifact."""
-    game = registry.game(game_name).build()
-    artifacts = ArtifactCache(tmp_path, log=lambda message: None)
-    for seat in (0, 1):
-        players = [registry.algorithm("naive").build(game_name)] * 2
-        players[seat] = prepared(tiny(registry, "cola", game_name), game, artifacts)
-        result = run_match(game, tuple(players), seeds=2, iterations=3, seed=1, artifacts=artifacts)
-        assert result.rewards.shape == (3, 2, 2)
-        assert np.isfinite(result.rewards).all()

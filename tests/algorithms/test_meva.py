@@ -23,7 +23,6 @@ from tests.algorithms.learned_artifacts import (
     configured,
     prepared,
     shared_cache,
-    tiny,
 )
 from tests.conftest import generator
 
@@ -278,18 +277,3 @@ def test_coin_game_meta_value_stays_calibrated(registry, coin_game, cache):
     meva = meva_for(registry, coin_game, cache)
     learned, myopic = meta_value_errors(meva, coin_game, 18, runs=32, replicates=8)
     assert learned < 1.2 * myopic
-
-
-@pytest.mark.parametrize("game_name", ["tandem", "one_shot_pennies"])
-def test_meva_plays_the_exact_only_test_games_in_both_seats(registry, tmp_path, game_name):
-    """The smoke test of every learner (tests/test_every_pair_plays.py) leaves pretrained
-    algorithms out; this covers MeVa on the differentiable games it does not declare
-    unsupported, with a tiny artifact."""
-    game = registry.game(game_name).build()
-    artifacts = ArtifactCache(tmp_path, log=lambda message: None)
-    for seat in (0, 1):
-        players = [registry.algorithm("naive").build(game_name)] * 2
-        players[seat] = prepared(tiny(registry, "meva", game_name), game, artifacts)
-        result = run_match(game, tuple(players), seeds=2, iterations=3, seed=1, artifacts=artifacts)
-        assert result.rewards.shape == (3, 2, 2)
-        assert np.isfinite(result.rewards).all()
