@@ -107,7 +107,9 @@ class RLlibLearners:
             .learners(num_learners=0)
             .env_runners(num_env_runners=0)
             .multi_agent(
-                policies=set(self.module_ids),
+                # a list, not a set: RLlib builds the modules in this order, and a set's
+                # order varies by process (string hashing), which would swap seeds' networks
+                policies=list(self.module_ids),
                 policy_mapping_fn=lambda agent_id, episode, **kwargs: agent_id,
             )
             .rl_module(

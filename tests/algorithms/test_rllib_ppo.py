@@ -53,6 +53,47 @@ def test_rllib_ppo_is_reproducible_from_the_match_seed_on_the_coin_game(registry
     assert runs[0].evaluation == "sampled"
 
 
+MODULE_WEIGHT_DIGESTS = """
+import hashlib, sys
+from dataclasses import asdict
+import torch
+from algorithms.rllib_ppo import RLlibPPOConfig
+from shaping.interop.rllib import PPOSettings, RLlibLearners
+from shaping.registry import Registry
+torch.set_num_threads(1)
+game = Registry.load().game("ipd").build()
+learners = RLlibLearners(
+    game, 4, PPOSettings(**asdict(RLlibPPOConfig())), torch.Generator().manual_seed(3)
+)
+for module in learners.modules:
+    weights = b"".join(p.detach().numpy().tobytes() for p in module.parameters())
+    print(hashlib.sha256(weights).hexdigest())
+"""
+
+
+def test_rllib_ppo_seeds_get_the_same_networks_in_every_process():
+    """Each seed's initial network depends on the match seed only, not on the process's
+    string-hash seed (module ids once went to RLlib as a set, whose order varies by process,
+    so seeds swapped networks between tournament runs)."""
+    import os
+    import subprocess
+    import sys
+
+    digests = []
+    for hash_seed in ("1", "2"):
+        environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", MODULE_WEIGHT_DIGESTS],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=True,
+        )
+        digests.append(done.stdout.split()[-4:])
+    assert len(set(digests[0])) == 4  # four distinct networks
+    assert digests[0] == digests[1]
+
+
 def test_rllib_ppo_configuration_errors_name_the_field(tmp_path):
     root = tmp_path / "zoo_configs"
     import shutil
