@@ -285,7 +285,7 @@ def main_result_ppi(registry, ipd, tabular: bool) -> tuple[PPI, list[dict]]:
 
 def self_play_cooperation(algorithm: PPI, game) -> float:
     """PPI vs PPI as in training (Eq. 1 with the training roll-outs): the rate of action 0."""
-    seats = tuple(algorithm.trained.policy(algorithm.config.improvement(), game) for _ in "ab")
+    seats = tuple(algorithm.trained.policy(algorithm.config.improvement(), game) for _ in range(2))
     with torch.no_grad():
         episodes = game.rollout(seats, 1, generator(23), batch=128)
     return float((episodes.actions[0] == 0).float().mean())

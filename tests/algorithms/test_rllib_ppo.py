@@ -5,6 +5,9 @@ place on a tournament's leaderboard."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -54,7 +57,7 @@ def test_rllib_ppo_is_reproducible_from_the_match_seed_on_the_coin_game(registry
 
 
 MODULE_WEIGHT_DIGESTS = """
-import hashlib, sys
+import hashlib
 from dataclasses import asdict
 import torch
 from algorithms.rllib_ppo import RLlibPPOConfig
@@ -75,10 +78,6 @@ def test_rllib_ppo_seeds_get_the_same_networks_in_every_process():
     """Each seed's initial network depends on the match seed only, not on the process's
     string-hash seed (module ids once went to RLlib as a set, whose order varies by process,
     so seeds swapped networks between tournament runs)."""
-    import os
-    import subprocess
-    import sys
-
     digests = []
     for hash_seed in ("1", "2"):
         environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
