@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from shaping.errors import ConfigError, UnsupportedError, ZooError
 
 EXIT_USAGE = 2
@@ -40,6 +42,17 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"--seed: must be >= 0, got {value}")
     return value
+
+
+def _field_assignment(text: str) -> tuple[str, Any]:
+    """FIELD=VALUE with VALUE read as YAML, so numbers, booleans and lists keep their type."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        return name.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"{name.strip()}: cannot read {value!r} as YAML") from None
 
 
 def _load_registry(args: argparse.Namespace) -> Any:
@@ -149,6 +162,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from shaping.algorithm import TrainingContext
     from shaping.artifacts import ArtifactCache
     from shaping.runtime import resolve_device
+    from shaping.tournament.profile import overridden_config
 
     registry = _load_registry(args)
     game_entry = registry.game(args.game, "--game")
@@ -158,8 +172,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError(f"--algorithm: {entry.name} cannot play {game_entry.name}: {reason}")
     if not entry.cls.pretrained:
         raise ConfigError(f"--algorithm: {entry.name} has nothing to pretrain")
+    config = overridden_config(entry, game_entry.name, dict(args.set), "--set")
     game = game_entry.build(resolve_device(args.device))
-    algorithm = entry.build(game_entry.name)
+    algorithm = entry.cls(config, entry.name)
     artifacts = ArtifactCache(args.artifacts)
     key = algorithm.artifact_key(game)
     path = artifacts.path(entry.name, game.name, key)
@@ -277,6 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--artifacts", default=None, help="artifact cache (default results/zoo)")
     train.add_argument("--log-dir", default=None, help="TensorBoard directory of the training run")
+    train.add_argument(
+        "--set",
+        type=_field_assignment,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="replace a field of the algorithm's zoo configuration for this game, e.g. "
+        "--set phases=20 --set seed=1 (repeatable; the artifact is cached under the new key)",
+    )
     train.set_defaults(run=cmd_train)
 
     tournament = commands.add_parser(

@@ -58,13 +58,19 @@ class Profile:
 
     def config(self, entry: AlgorithmEntry, game: str) -> Any:
         """`entry`'s configuration for `game` with this profile's overrides applied."""
-        override = self.override(entry.name, game)
-        if not override:
-            return entry.config(game)
-        merged = {**config_as_dict(entry.config(game)), **override}
-        return build_config(
-            entry.cls.Config, merged, f"{self.source}: overrides.{entry.name}.{game}"
-        )
+        where = f"{self.source}: overrides.{entry.name}.{game}"
+        return overridden_config(entry, game, self.override(entry.name, game), where)
+
+
+def overridden_config(
+    entry: AlgorithmEntry, game: str, override: dict[str, Any], where: str
+) -> Any:
+    """`entry`'s registered configuration for `game` with the fields of `override` replaced,
+    validated again; errors name `where` and the field."""
+    if not override:
+        return entry.config(game)
+    merged = {**config_as_dict(entry.config(game)), **override}
+    return build_config(entry.cls.Config, merged, where)
 
 
 def profile_dir(registry: Registry) -> Path:

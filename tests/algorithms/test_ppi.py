@@ -409,7 +409,9 @@ def test_bad_configuration_names_the_field():
         ppi({"pretraining": "random"})
 
 
-def test_train_command_trains_and_then_reuses_the_artifact(tmp_path, capsys):
+@pytest.fixture
+def tiny_configs(tmp_path) -> Path:
+    """A zoo_configs directory whose PPI defaults are TINY on every game."""
     source = Path(__file__).resolve().parents[2] / "zoo_configs"
     configs = tmp_path / "zoo_configs"
     (configs / "algorithms").mkdir(parents=True)
@@ -418,7 +420,11 @@ def test_train_command_trains_and_then_reuses_the_artifact(tmp_path, capsys):
     entry["ppi"]["defaults"] = TINY
     entry["ppi"].pop("games", None)
     (configs / "algorithms" / "ppi.yaml").write_text(yaml.safe_dump(entry))
-    arguments = ["--configs", str(configs), "train", "--algorithm", "ppi", "--game", "ipd"]
+    return configs
+
+
+def test_train_command_trains_and_then_reuses_the_artifact(tiny_configs, tmp_path, capsys):
+    arguments = ["--configs", str(tiny_configs), "train", "--algorithm", "ppi", "--game", "ipd"]
     arguments += ["--artifacts", str(tmp_path / "zoo"), "--log-dir", str(tmp_path / "tb")]
     assert main(arguments) == 0
     captured = capsys.readouterr()
@@ -426,6 +432,23 @@ def test_train_command_trains_and_then_reuses_the_artifact(tmp_path, capsys):
     assert any((tmp_path / "tb").iterdir())  # TensorBoard curves of the training run
     assert main(arguments) == 0
     assert "phase 1/1" not in capsys.readouterr().err  # cached: not trained again
+
+
+def test_train_command_overrides_fields_and_caches_under_the_new_key(
+    tiny_configs, tmp_path, capsys
+):
+    """`--set` is how the README's longer PPI runs are reproduced (e.g. --set phases=20)."""
+    arguments = ["--configs", str(tiny_configs), "train", "--algorithm", "ppi", "--game", "ipd"]
+    arguments += ["--artifacts", str(tmp_path / "zoo")]
+    paths = []
+    for extra in ([], ["--set", "phases=2", "--set", "seed=5"]):
+        assert main([*arguments, *extra]) == 0
+        captured = capsys.readouterr()
+        paths.append(captured.out.split("artifact at ")[1].strip())
+    assert "phase 2/2" in captured.err
+    assert paths[0] != paths[1]
+    config = torch.load(paths[1], weights_only=False)["key"]["config"]
+    assert (config["phases"], config["seed"], config["hidden"]) == (2, 5, TINY["hidden"])
 
 
 def test_training_history_is_kept_in_the_artifact(ipd):

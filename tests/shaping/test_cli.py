@@ -120,6 +120,32 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(capsys, tmp_path, 
     assert not path.exists()
 
 
+@pytest.mark.parametrize(
+    ("assignment", "fragment"),
+    [
+        ("nonsense=1", "--set.nonsense: unknown field"),
+        ("lr=-1", "--set.lr: must be > 0"),
+        ("phases", "expected FIELD=VALUE, got 'phases'"),
+        ("phases=[1", "phases: cannot read '[1' as YAML"),
+    ],
+)
+def test_train_overrides_are_validated_before_anything_is_trained(
+    capsys, tmp_path, assignment, fragment
+):
+    """A malformed assignment is a usage error (argparse exits 2); a bad field or value is a
+    ConfigError naming it (exit 2). Either way nothing is trained or written."""
+    argv = ["train", "--algorithm", "ppi", "--game", "ipd", "--artifacts", str(tmp_path)]
+    argv += ["--set", "phases=3", "--set", assignment]
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert fragment in captured.err
+    assert not any(tmp_path.iterdir())
+
+
 def test_bad_config_file_exits_2_naming_file_and_field(capsys, tmp_path):
     root = tmp_path / "zoo_configs"
     shutil.copytree(DEFAULT_CONFIG_DIR, root)
