@@ -47,12 +47,13 @@ def _non_negative_int(text: str) -> int:
 def _field_assignment(text: str) -> tuple[str, Any]:
     """FIELD=VALUE with VALUE read as YAML, so numbers, booleans and lists keep their type."""
     name, equals, value = text.partition("=")
-    if not equals or not name.strip():
+    name = name.strip()
+    if not equals or not name:
         raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
     try:
-        return name.strip(), yaml.safe_load(value)
+        return name, yaml.safe_load(value)
     except yaml.YAMLError:
-        raise argparse.ArgumentTypeError(f"{name.strip()}: cannot read {value!r} as YAML") from None
+        raise argparse.ArgumentTypeError(f"{name}: cannot read {value!r} as YAML") from None
 
 
 def _load_registry(args: argparse.Namespace) -> Any:
