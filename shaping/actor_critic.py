@@ -22,7 +22,14 @@ from torch import Tensor, nn
 from shaping.game import Game
 from shaping.nets import BatchedMLP, RecurrentPolicyNet, SeedBatchedModule
 from shaping.optim import Ascent, OptimizerState
-from shaping.policies import MEMORY_ONE_STATES, NetworkFamily, Policy, PolicyFamily, TabularFamily
+from shaping.policies import (
+    MEMORY_ONE_STATES,
+    Feedback,
+    NetworkFamily,
+    Policy,
+    PolicyFamily,
+    TabularFamily,
+)
 
 
 class StateTable(SeedBatchedModule):
@@ -215,8 +222,15 @@ class Exploring(Policy):
         self.num_actions = num_actions
         self.kind = policy.kind
 
+    @property
+    def stateful(self) -> bool:
+        return self.policy.stateful
+
     def reset(self, seeds: int, batch: int, generator: torch.Generator) -> None:
         self.policy.reset(seeds, batch, generator)
+
+    def observe(self, feedback: Feedback) -> None:
+        self.policy.observe(feedback)
 
     def act(self, observation: Tensor, generator: torch.Generator) -> tuple[Tensor, None]:
         actions, _ = self.policy.act(observation, generator)

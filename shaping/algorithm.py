@@ -208,6 +208,9 @@ class Algorithm(ABC):
     #: modules besides its own whose code decides its numbers (e.g. a bridge to a library):
     #: their source is part of every match key, so editing them invalidates stored matches
     source_modules: ClassVar[tuple[str, ...]] = ()
+    #: third-party distributions besides torch and numpy whose version decides its numbers
+    #: (e.g. a wrapped library): their versions are part of every match key
+    source_libraries: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, name: str | None = None) -> None:
         self.config = config
@@ -228,7 +231,8 @@ class Algorithm(ABC):
             "game": game.name,
             "game_config": config_as_dict(game.config),
             "code": code_version(
-                [Path(inspect.getfile(type(self))), Path(inspect.getfile(type(game)))]
+                [Path(inspect.getfile(type(self))), Path(inspect.getfile(type(game)))],
+                self.source_libraries,
             ),
         }
 
@@ -241,10 +245,11 @@ class Algorithm(ABC):
 
     def prepare(
         self, game: Game, artifacts: ArtifactCache, context: TrainingContext | None = None
-    ) -> None:
-        """Before playing `game`: load the cached artifact, training it first if missing."""
+    ) -> Any:
+        """Before playing `game`: load the cached artifact, training it first if missing.
+        Returns the artifact's payload (None for an algorithm with nothing to pretrain)."""
         if not self.pretrained:
-            return
+            return None
         context = context or TrainingContext()
         payload = artifacts.load_or_train(
             self.name,
@@ -253,12 +258,16 @@ class Algorithm(ABC):
             lambda: self.train_artifact(game, context),
         )
         self.load(payload, game)
+        return payload
 
     def train_artifact(self, game: Game, context: TrainingContext) -> Any:
         """`train`, with torch's global RNG seeded from the artifact key for its duration:
         torch's default initialisation of layers draws from it, so without this an artifact
-        would depend on what the process ran before (test order, a worker's earlier tasks)."""
-        seed = int(key_digest(self.artifact_key(game))[:15], 16)
+        would depend on what the process ran before (test order, a worker's earlier tasks).
+        The code version is left out of the seed: a change of code that keeps the numerics
+        (a refactor, a new library version) retrains the same artifact bit for bit."""
+        key = {name: value for name, value in self.artifact_key(game).items() if name != "code"}
+        seed = int(key_digest(key)[:15], 16)
         devices = [game.device.index or 0] if game.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)

@@ -163,7 +163,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     from shaping.algorithm import TrainingContext
     from shaping.artifacts import ArtifactCache
     from shaping.runtime import resolve_device
-    from shaping.tournament.profile import overridden_config
 
     registry = _load_registry(args)
     game_entry = registry.game(args.game, "--game")
@@ -173,9 +172,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError(f"--algorithm: {entry.name} cannot play {game_entry.name}: {reason}")
     if not entry.cls.pretrained:
         raise ConfigError(f"--algorithm: {entry.name} has nothing to pretrain")
-    config = overridden_config(entry, game_entry.name, dict(args.set), "--set")
+    algorithm = entry.build(game_entry.name, dict(args.set), "--set")
     game = game_entry.build(resolve_device(args.device))
-    algorithm = entry.cls(config, entry.name)
     artifacts = ArtifactCache(args.artifacts)
     key = algorithm.artifact_key(game)
     path = artifacts.path(entry.name, game.name, key)

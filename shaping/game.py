@@ -303,6 +303,11 @@ class Game(ABC):
         horizon: int | None = None,
     ) -> Trajectories:
         """Play B episodes per seed of `horizon` steps; both players act simultaneously."""
+        if policies[0] is policies[1] and policies[0].stateful:
+            raise ValueError(
+                "policies: one stateful policy object is in both seats, so its per-episode "
+                "memory would mix both players' histories; build one policy per seat"
+            )
         batch = self.batch if batch is None else batch
         horizon = self.horizon if horizon is None else horizon
         state = self.reset(seeds, batch, generator)

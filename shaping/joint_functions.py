@@ -247,7 +247,8 @@ def cosine_decay(step: int, total: int) -> float:
 
 @dataclass(frozen=True)
 class JointFunctionConfig:
-    """Fields every joint-function learner has; subclasses add theirs and `hidden`."""
+    """Fields every joint-function learner has; subclasses add their own (MeVa also re-declares
+    `hidden` with its default and doc)."""
 
     hidden: tuple[int, ...] = field((16, 16), doc="hidden layer sizes of each network")
     activation: str = field("tanh", doc="activation of the networks: tanh, relu or silu")

@@ -82,6 +82,13 @@ class Policy(ABC):
     def observe(self, feedback: Feedback) -> None:  # noqa: B027
         """Receive what happened after a step (stateful policies update their memory here)."""
 
+    @property
+    def stateful(self) -> bool:
+        """Whether this object keeps per-episode memory, so that one object cannot play both
+        seats of an episode. By default: whether its class overrides `reset` or `observe`."""
+        cls = type(self)
+        return cls.reset is not Policy.reset or cls.observe is not Policy.observe
+
 
 class PolicyFamily(ABC):
     """A parametric policy class: flat parameters [S, dim] <-> policy objects."""
@@ -293,6 +300,10 @@ class NetworkPolicy(ParametricPolicy):
         if self.family.recurrent:
             return functional_call(self.family.module, self._named, (observation, hidden))
         return functional_call(self.family.module, self._named, (observation,)), None
+
+    @property
+    def stateful(self) -> bool:
+        return self.family.recurrent
 
     def reset(self, seeds: int, batch: int, generator: torch.Generator) -> None:
         if self.family.recurrent:

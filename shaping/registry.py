@@ -205,14 +205,28 @@ class AlgorithmEntry:
         """Why this algorithm cannot play `game`, or None if it can."""
         return self.unsupported.get(game)
 
-    def config(self, game: str) -> Any:
+    def config(
+        self, game: str, override: Mapping[str, Any] | None = None, where: str = "override"
+    ) -> Any:
+        """The registered configuration for `game`, with the fields of `override` replaced and
+        validated again (errors name `where` and the field)."""
         if game in self.unsupported:
             raise ConfigError(f"{self.name} cannot play {game}: {self.unsupported[game]}")
-        return self.configs[game]
+        config = self.configs[game]
+        if not override:
+            return config
+        return build_config(self.cls.Config, {**config_as_dict(config), **override}, where)
 
-    def build(self, game: str) -> Any:
-        """A fresh algorithm instance configured for `game`."""
-        return self.cls(self.config(game), self.name)
+    def build(
+        self, game: str, override: Mapping[str, Any] | None = None, where: str = "override"
+    ) -> Any:
+        """A fresh algorithm instance configured for `game` (with `override`, see `config`)."""
+        return self.cls(self.config(game, override, where), self.name)
+
+    @property
+    def source_libraries(self) -> tuple[str, ...]:
+        """Third-party distributions whose versions decide this algorithm's numbers."""
+        return tuple(getattr(self.cls, "source_libraries", ()))
 
     def source_files(self) -> list[Path]:
         """Files whose content defines this algorithm's behaviour (for cache keys)."""

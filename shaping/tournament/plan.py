@@ -8,7 +8,8 @@ cell marked n/a with the reason.
 A match is identified by everything that determines its numbers (`MatchSpec.identity`): the
 game and its configuration, both algorithms in seat order with their effective
 configurations, the seeds, the iterations, the match seed, the device and the code version
-(shaping core + both algorithms' and the game's source files). Its store key is the hash of
+(shaping core + both algorithms' and the game's source files + the versions of torch, numpy
+and any library an algorithm wraps, e.g. axelrod). Its store key is the hash of
 that identity. The match seed is derived from the tournament seed and the match's names only
 (`match_seed`), so it does not depend on the order in which matches run or on what was
 already stored.
@@ -193,7 +194,7 @@ def build_plan(
     entrant_names += [name for name in entries if name not in registry.algorithms]
     tournament_seed = profile.seed if seed is None else seed
     plan = Plan(profile, tournament_seed, str(device), {}, [])
-    code_versions: dict[tuple[str, ...], str] = {}
+    code_versions: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
     game_instances = {}
     game_configs = {}
     for name in game_names:
@@ -260,8 +261,13 @@ def build_plan(
                         )
                     )
                 )
-                if sources not in code_versions:
-                    code_versions[sources] = code_version([Path(s) for s in sources])
+                libraries = tuple(
+                    sorted({*entries[a].source_libraries, *entries[b].source_libraries})
+                )
+                if (sources, libraries) not in code_versions:
+                    code_versions[sources, libraries] = code_version(
+                        [Path(s) for s in sources], libraries
+                    )
                 spec = MatchSpec(
                     game=game_name,
                     game_module=game_entry.module,
@@ -271,7 +277,7 @@ def build_plan(
                     iterations=settings["iterations"],
                     seed=match_seed(tournament_seed, game_name, a, b),
                     device=str(device),
-                    code=code_versions[sources],
+                    code=code_versions[sources, libraries],
                 )
                 plan.cells.append(Cell(game_name, a, b, spec))
     return plan

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shaping.config import build_config, config_as_dict
+from shaping.config import build_config
 from shaping.errors import ConfigError
 from shaping.registry import AlgorithmEntry, Registry, read_yaml, suggest
 
@@ -59,18 +59,7 @@ class Profile:
     def config(self, entry: AlgorithmEntry, game: str) -> Any:
         """`entry`'s configuration for `game` with this profile's overrides applied."""
         where = f"{self.source}: overrides.{entry.name}.{game}"
-        return overridden_config(entry, game, self.override(entry.name, game), where)
-
-
-def overridden_config(
-    entry: AlgorithmEntry, game: str, override: dict[str, Any], where: str
-) -> Any:
-    """`entry`'s registered configuration for `game` with the fields of `override` replaced,
-    validated again; errors name `where` and the field."""
-    if not override:
-        return entry.config(game)
-    merged = {**config_as_dict(entry.config(game)), **override}
-    return build_config(entry.cls.Config, merged, where)
+        return entry.config(game, self.override(entry.name, game), where)
 
 
 def profile_dir(registry: Registry) -> Path:

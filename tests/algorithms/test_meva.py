@@ -26,8 +26,11 @@ from tests.algorithms.learned_artifacts import (
 )
 from tests.conftest import generator
 
-#: CI-scale pretraining (the zoo defaults are in zoo_configs/algorithms/meva.yaml)
-IPD_CI = {"steps": 1000}
+#: The IPD tests use the zoo's configuration (2000 steps, about 13 s per artifact; at 1000 steps
+#: 3 of 12 (pretraining seed, seat) runs against a naive learner ended in plain mutual
+#: cooperation, reward gap 0.12-0.17, instead of extortion). The behaviour tests average over
+#: these pretraining runs: a property of MeVa, not of one initialisation.
+PRETRAINING_SEEDS = (0, 1, 2)
 COIN_CI = {"steps": 30, "trajectories": 8, "episodes": 4, "horizon": 10}
 
 
@@ -195,36 +198,54 @@ def meta_value_errors(
 
 
 def test_meta_value_predicts_the_discounted_future_values(registry, ipd, cache):
-    learned, myopic = meta_value_errors(meva_for(registry, ipd, cache, **IPD_CI), ipd, 15)
+    learned, myopic = meta_value_errors(meva_for(registry, ipd, cache), ipd, 15)
     assert learned < 0.5 * myopic
 
 
 # --- the paper's IPD behaviour ----------------------------------------------------------------
 
 
+def meva_runs(registry, ipd, cache) -> list[MeVa]:
+    """MeVa with the zoo's IPD configuration, one per pretraining seed in PRETRAINING_SEEDS."""
+    return [meva_for(registry, ipd, cache, seed=seed) for seed in PRETRAINING_SEEDS]
+
+
 @pytest.mark.parametrize("seat", [0, 1])
 def test_meva_shapes_a_naive_learner_in_the_ipd(registry, ipd, cache, seat):
     """MeVa vs a naive learner (the paper: MeVa extorts naive learners): the naive learner is
     led to cooperate (naive learners alone defect), and MeVa's reward is far above mutual
-    defection (-2) and clearly above the naive learner's, seed by seed."""
-    players = [meva_for(registry, ipd, cache, **IPD_CI), registry.algorithm("naive").build("ipd")]
-    if seat == 1:
-        players.reverse()
-    result = run_match(ipd, tuple(players), seeds=64, iterations=200, artifacts=cache)
-    final = result.rewards[-1]
+    defection (-2) and clearly above the naive learner's, seed by seed, over three pretraining
+    runs. Measured for pretraining seeds 0-7 one by one: reward gap 0.37-1.44, MeVa ahead in
+    83-100% of the seeds, the naive learner's cooperation 0.70-0.96."""
+    finals, cooperation = [], []
+    for learner in meva_runs(registry, ipd, cache):
+        players = [learner, registry.algorithm("naive").build("ipd")]
+        if seat == 1:
+            players.reverse()
+        result = run_match(ipd, tuple(players), seeds=64, iterations=200, artifacts=cache)
+        finals.append(result.rewards[-1])
+        cooperation.append(result.metrics["cooperation"][-1][:, 1 - seat].mean())
+    final = np.concatenate(finals)
     meva, naive = final[:, seat], final[:, 1 - seat]
     assert meva.mean() > -1.5
     assert (meva - naive).mean() > 0.2
     assert (meva > naive).mean() > 0.8
-    assert result.metrics["cooperation"][-1][:, 1 - seat].mean() > 0.7
+    assert np.mean(cooperation) > 0.7, cooperation
 
 
 def test_meva_self_play_cooperates_in_the_ipd(registry, ipd, cache):
-    players = (meva_for(registry, ipd, cache, **IPD_CI), meva_for(registry, ipd, cache, **IPD_CI))
-    result = run_match(ipd, players, seeds=64, iterations=200, artifacts=cache)
-    final = result.rewards[-1].mean(0)
-    assert final.mean() > -1.25 and final.min() > -1.3
-    assert result.metrics["cooperation"][-1].mean() > 0.8
+    """MeVa vs MeVa is cooperative (the paper), over three pretraining runs. Measured for
+    pretraining seeds 0-7 one by one: mean reward -1.06 to -1.21, the worse seat's -1.09 to
+    -1.33, cooperation 0.79-0.94 (seeds 0 and 2 are the two least cooperative of the eight)."""
+    finals, cooperation = [], []
+    for seed in PRETRAINING_SEEDS:
+        players = tuple(meva_for(registry, ipd, cache, seed=seed) for _ in (0, 1))
+        result = run_match(ipd, players, seeds=64, iterations=200, artifacts=cache)
+        finals.append(result.rewards[-1])
+        cooperation.append(result.metrics["cooperation"][-1].mean())
+    final = np.concatenate(finals).mean(0)
+    assert final.mean() > -1.25 and final.min() > -1.3, final
+    assert np.mean(cooperation) > 0.8, cooperation
 
 
 @pytest.mark.slow

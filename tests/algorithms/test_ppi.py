@@ -278,9 +278,8 @@ def main_result_ppi(registry, ipd, tabular: bool) -> tuple[PPI, list[dict]]:
     if not tabular:
         config = dataclasses.replace(config, tabular_fraction=0.0, pretraining="uniform")
         name = "ppi_no_tabular"
-    algorithm, cache = PPI(config, name), ArtifactCache()
-    algorithm.prepare(ipd, cache)
-    return algorithm, cache.load(name, ipd.name, algorithm.artifact_key(ipd))["phases"]
+    algorithm = PPI(config, name)
+    return algorithm, algorithm.prepare(ipd, ArtifactCache())["phases"]
 
 
 def self_play_cooperation(algorithm: PPI, game, improvement: Improvement | None = None) -> dict:

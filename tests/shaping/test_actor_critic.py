@@ -6,6 +6,7 @@ import torch
 
 from shaping.actor_critic import (
     Critic,
+    Exploring,
     PolicyReplay,
     actor_family,
     clip_by_norm,
@@ -13,6 +14,7 @@ from shaping.actor_critic import (
     timed,
 )
 from shaping.optim import Ascent
+from shaping.policies import Feedback, FunctionPolicy, TabularPolicy
 from tests.conftest import generator
 
 
@@ -76,3 +78,24 @@ def test_policy_replay_keeps_the_last_snapshots_and_samples_per_seed():
     assert len(replay) == 2
     sample = replay.sample(generator(7))
     assert set(sample.flatten().tolist()) == {2.0, 3.0}
+
+
+def test_exploration_keeps_a_stateful_policy_informed(ipd):
+    """ε-greedy around a black box must pass on what happened, or the box's memory of the
+    episode goes stale (its taken actions are the explored ones)."""
+
+    class Recording(FunctionPolicy):
+        def __init__(self) -> None:
+            super().__init__(lambda observation: torch.full((*observation.shape[:2], 2), 0.5))
+            self.own_actions: list[torch.Tensor] = []
+
+        def observe(self, feedback: Feedback) -> None:
+            self.own_actions.append(feedback.own_action)
+
+    inner = Recording()
+    exploring = Exploring(inner, 0.5, 2)
+    assert exploring.stateful
+    episodes = ipd.rollout(
+        (exploring, TabularPolicy(torch.zeros(1, 5))), 1, generator(3), batch=4, horizon=6
+    )
+    torch.testing.assert_close(torch.stack(inner.own_actions), episodes.actions[0])

@@ -117,6 +117,21 @@ def test_code_version_follows_the_computing_core_not_its_presentation(tmp_path, 
     assert artifacts.code_version() != before
 
 
+def test_code_version_follows_the_numeric_libraries(monkeypatch):
+    """A stored number is only as reproducible as the library versions that computed it."""
+    import shaping.artifacts as artifacts
+
+    before = artifacts.code_version()
+    assert "torch==" in artifacts.library_versions() and "numpy==" in artifacts.library_versions()
+    assert artifacts.code_version(libraries=("axelrod",)) != before
+    assert artifacts.library_versions(["no-such-library"]).startswith("no-such-library==absent")
+    real = artifacts.metadata.version
+    monkeypatch.setattr(
+        artifacts.metadata, "version", lambda name: "0.0.1" if name == "numpy" else real(name)
+    )
+    assert artifacts.code_version() != before
+
+
 def test_an_artifact_is_a_function_of_its_key_not_of_the_global_rng(ipd, tmp_path):
     """Layers draw their initialisation from torch's global RNG: training seeds it from the
     artifact key, so what the process ran before (test order, a tournament worker's earlier
@@ -135,3 +150,19 @@ def test_an_artifact_is_a_function_of_its_key_not_of_the_global_rng(ipd, tmp_pat
     other = ToyPretrained(ToyConfig(scale=2.0), "toy")
     other.prepare(ipd, ArtifactCache(tmp_path / "other", log=lambda message: None))
     assert not torch.equal(other.logits / 2.0, payloads[0])  # another key, another draw
+
+
+def test_a_new_code_version_with_the_same_numerics_retrains_the_same_artifact(
+    ipd, tmp_path, monkeypatch
+):
+    """A refactor invalidates stored artifacts (the code version is in the key) but must not
+    re-draw their initialisation: the retrained artifact is bit-identical."""
+    import shaping.algorithm
+
+    algorithm = ToyPretrained(ToyConfig(), "toy")
+    algorithm.prepare(ipd, ArtifactCache(tmp_path / "before", log=lambda message: None))
+    before, old_key = algorithm.logits, algorithm.artifact_key(ipd)
+    monkeypatch.setattr(shaping.algorithm, "code_version", lambda *args, **kwargs: "refactored")
+    assert algorithm.artifact_key(ipd) != old_key
+    algorithm.prepare(ipd, ArtifactCache(tmp_path / "after", log=lambda message: None))
+    assert torch.equal(algorithm.logits, before)

@@ -3,6 +3,7 @@ independent inside one batched tensor, and gradients reach the flat parameters."
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from shaping.nets import BatchedMLP, RecurrentPolicyNet
@@ -107,3 +108,22 @@ def test_functional_call_matches_an_ordinary_module_for_one_seed():
         reference[2].bias.copy_(named["layers.1.bias"][0])
     inputs = torch.randn(1, 10, 6, generator=generator(15))
     torch.testing.assert_close(family.forward(params, (inputs,))[0], reference(inputs[0]))
+
+
+def test_one_stateful_policy_object_cannot_play_both_seats(ipd):
+    """A stateful policy's memory is per object (here: the episode's random table): in both
+    seats it would mix the two players. Stateless policies may be shared; one per seat is fine."""
+    from shaping.sequence_model import ObservationVocabulary, RandomTablePolicy
+
+    vocabulary = ObservationVocabulary(torch.arange(5))
+    memory_one = RandomTablePolicy(vocabulary, 2)
+    with pytest.raises(ValueError, match="policies: one stateful policy object is in both seats"):
+        ipd.rollout((memory_one, memory_one), 1, generator(15), batch=2, horizon=3)
+    ipd.rollout((memory_one, RandomTablePolicy(vocabulary, 2)), 1, generator(15), batch=2)
+    recurrent = NetworkFamily(RecurrentPolicyNet(6, 8, 3), recurrent=True)
+    feedforward = NetworkFamily(BatchedMLP((6, 8, 3)))
+    assert memory_one.stateful and recurrent.build(recurrent.init(1, generator(16))).stateful
+    assert not feedforward.build(feedforward.init(1, generator(17))).stateful
+    tabular = TabularPolicy(torch.zeros(1, 5))
+    assert not tabular.stateful
+    ipd.rollout((tabular, tabular), 1, generator(15), batch=2, horizon=3)

@@ -192,8 +192,10 @@ def test_observation_tokens_for_integer_and_binary_observations():
 
 
 def test_coin_game_grid_configurations_form_a_small_vocabulary(coin_game):
-    uniform = RandomTablePolicy(ObservationVocabulary(torch.zeros(1)), 4, uniform=True)
-    episodes = coin_game.rollout((uniform, uniform), 1, generator(8), batch=256)  # stateless
+    uniform = tuple(
+        RandomTablePolicy(ObservationVocabulary(torch.zeros(1)), 4, uniform=True) for _ in (0, 1)
+    )
+    episodes = coin_game.rollout(uniform, 1, generator(8), batch=256)
     vocabulary = ObservationVocabulary.discover(list(episodes.observations))
     # the other player anywhere (9 cells); the coin on a free cell (8 if the other shares
     # the observer's cell, else 7) in either colour: 16 + 8 * 14 = 128 configurations

@@ -124,6 +124,30 @@ def test_match_identity_covers_what_determines_it(registry):
         assert keys(**changed)["naive", "tit_for_tat"].key != spec.key
 
 
+def test_library_versions_are_part_of_the_match_key(registry, monkeypatch):
+    """A new torch may change every number, a new axelrod only its strategies' matches."""
+    from importlib import metadata
+
+    def keys():
+        options = {"games": ["ipd"], "algorithms": ["naive", "axelrod:Grudger"]}
+        plan = build_plan(registry, load_profile("quick", registry), **options)
+        return {(s.players[0].name, s.players[1].name): s.key for s in plan.matches}
+
+    def installed_as(library, version):
+        real = metadata.version
+        monkeypatch.setattr(
+            metadata, "version", lambda name: version if name == library else real(name)
+        )
+
+    base = keys()
+    installed_as("axelrod", "0.0.1")
+    new_axelrod = keys()
+    assert new_axelrod["naive", "naive"] == base["naive", "naive"]
+    assert new_axelrod["naive", "axelrod:Grudger"] != base["naive", "axelrod:Grudger"]
+    installed_as("torch", "0.0.1")
+    assert keys()["naive", "naive"] != base["naive", "naive"]
+
+
 def test_overrides_change_the_config_and_the_key(tmp_path):
     text = (
         "games: {ipd: {seeds: 2, iterations: 5}}\n"
