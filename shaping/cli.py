@@ -133,13 +133,19 @@ def cmd_match(args: argparse.Namespace) -> int:
         reason = entry.unsupported_reason(game_entry.name)
         if reason:
             raise ConfigError(f"{flag}: {entry.name} cannot play {game_entry.name}: {reason}")
+    players = tuple(
+        entry.build(game_entry.name, dict(overrides), flag)
+        for entry, overrides, flag in zip(
+            entries, (args.set_a, args.set_b), ("--set-a", "--set-b"), strict=True
+        )
+    )
     device = resolve_device(args.device)
     if args.json not in (None, "-") and not Path(args.json).parent.exists():
         raise ConfigError(f"--json: directory {Path(args.json).parent} does not exist")
     game = game_entry.build(device)
     result = run_match(
         game,
-        (entries[0].build(game_entry.name), entries[1].build(game_entry.name)),
+        players,
         seeds=args.seeds or game_entry.seeds,
         iterations=args.iterations or game_entry.iterations,
         seed=args.seed,
@@ -236,6 +242,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_overrides(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """A repeatable FIELD=VALUE option (see `_field_assignment`)."""
+    parser.add_argument(
+        flag,
+        type=_field_assignment,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=help_text,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shaping",
@@ -271,6 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="learning iterations (default: the game's)",
     )
+    for seat in ("a", "b"):
+        _add_overrides(
+            match,
+            f"--set-{seat}",
+            f"replace a field of seat {seat}'s zoo configuration for this game, e.g. "
+            f"--set-{seat} lr=0.3 (repeatable)",
+        )
     match.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     match.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     match.add_argument(
@@ -291,13 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--artifacts", default=None, help="artifact cache (default results/zoo)")
     train.add_argument("--log-dir", default=None, help="TensorBoard directory of the training run")
-    train.add_argument(
+    _add_overrides(
+        train,
         "--set",
-        type=_field_assignment,
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="replace a field of the algorithm's zoo configuration for this game, e.g. "
+        "replace a field of the algorithm's zoo configuration for this game, e.g. "
         "--set phases=20 --set seed=1 (repeatable; the artifact is cached under the new key)",
     )
     train.set_defaults(run=cmd_train)

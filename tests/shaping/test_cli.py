@@ -59,6 +59,20 @@ def test_match_json_has_the_documented_fields(capsys, tmp_path):
     assert summary["metrics"]["cooperation"][0] < 0.05
 
 
+def test_match_overrides_each_seats_configuration(capsys):
+    """--set-a lr=0 freezes seat a's naive learner at its initial policy while seat b learns
+    to defect against it (without overrides both seats end in mutual defection, above)."""
+    argv = ["match", "--game", "ipd", "--a", "naive", "--b", "naive", "--seeds", "16"]
+    code, out, _ = run(capsys, *argv, "--iterations", "50", "--set-a", "lr=0", "--json", "-")
+    summary = json.loads(out)
+    assert code == 0
+    cooperation = summary["metrics"]["cooperation"]
+    assert cooperation[0] > 0.3 and cooperation[1] < 0.05, cooperation
+    assert summary["final_reward"][1] > summary["final_reward"][0] + 0.5
+    code, out, err = run(capsys, *argv, "--set-b", "lr=-1")
+    assert code == 2 and out == "" and "--set-b.lr" in err
+
+
 def test_match_json_to_stdout_is_pure_json(capsys):
     code, out, err = run(
         capsys,
