@@ -19,6 +19,7 @@ from shaping.errors import ConfigError
 from shaping.joint_functions import JointNet, JointValueOracle, uniform_box
 from shaping.match import run_match
 from shaping.policies import TabularPolicy
+from shaping.tournament.profile import load_profile
 from tests.algorithms.learned_artifacts import (
     configured,
     prepared,
@@ -31,6 +32,8 @@ from tests.conftest import generator
 #: cooperation, reward gap 0.12-0.17, instead of extortion). The behaviour tests average over
 #: these pretraining runs: a property of MeVa, not of one initialisation.
 PRETRAINING_SEEDS = (0, 1, 2)
+#: the slow test's pretraining runs
+SLOW_PRETRAINING_SEEDS = tuple(range(4))
 COIN_CI = {"steps": 30, "trajectories": 8, "episodes": 4, "horizon": 10}
 
 
@@ -249,16 +252,27 @@ def test_meva_self_play_cooperates_in_the_ipd(registry, ipd, cache):
 
 
 @pytest.mark.slow
-def test_zoo_artifact_extorts_naive_learners_and_cooperates_with_itself(registry, ipd, cache):
-    """The zoo's IPD configuration: stronger extortion, a more accurate meta-value."""
-    meva = meva_for(registry, ipd, cache)
-    learned, myopic = meta_value_errors(meva, ipd, 21)
-    assert learned < 0.25 * myopic
-    naive = registry.algorithm("naive").build("ipd")
-    final = run_match(ipd, (meva, naive), seeds=64, iterations=200, artifacts=cache).rewards[-1]
-    assert (final[:, 0] - final[:, 1]).mean() > 0.5
-    itself = run_match(ipd, (meva, meva_for(registry, ipd, cache)), seeds=64, iterations=200)
-    assert itself.rewards[-1].mean() > -1.2
+def test_full_profile_extorts_naive_learners_and_cooperates_with_itself(registry, ipd, cache):
+    """The `full` profile's IPD configuration (10,000 pretraining steps instead of 2000), four
+    pretraining runs: in every run the meta-value is far more accurate than f alone and MeVa
+    extorts a naive learner by a wide margin; on average it cooperates with itself. Measured:
+    error ratio (horizon 21) 0.20, 0.13, 0.07, 0.10; reward gap 1.53, 1.36, 1.26, 1.40;
+    self-play -1.11, -1.10, -1.10, -1.13. At the zoo's 2000 steps the error ratio ranged
+    0.16-0.45 over eight runs, so one run's 0.25 there was luck of the initialisation."""
+    longer = load_profile("full", registry).override("meva", "ipd")
+    errors, gaps, self_play = [], [], []
+    for seed in SLOW_PRETRAINING_SEEDS:
+        meva = meva_for(registry, ipd, cache, **longer, seed=seed)
+        learned, myopic = meta_value_errors(meva, ipd, 21)
+        errors.append(learned / myopic)
+        naive = registry.algorithm("naive").build("ipd")
+        final = run_match(ipd, (meva, naive), seeds=64, iterations=200, artifacts=cache)
+        gaps.append(float((final.rewards[-1][:, 0] - final.rewards[-1][:, 1]).mean()))
+        itself = (meva, meva_for(registry, ipd, cache, **longer, seed=seed))
+        self_play.append(float(run_match(ipd, itself, seeds=64, iterations=200).rewards[-1].mean()))
+    assert max(errors) < 0.25, errors
+    assert min(gaps) > 0.5, gaps
+    assert np.mean(self_play) > -1.2, self_play
 
 
 # --- the artifact -----------------------------------------------------------------------------
