@@ -224,13 +224,35 @@ def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def runs_in_report(runs: list[dict[str, Any]], keys: set[str]) -> list[dict[str, Any]]:
+    """The runs (ResultStore.runs, oldest first) that computed matches among `keys`, each with
+    `in_report`: how many of them are its own (a later replay of a match takes it over). A run
+    stored before runs kept their match keys is listed only while some match has no keyed run
+    to answer for it. The keys themselves stay out of the report."""
+    owner: dict[str, int] = {}
+    for index, run in enumerate(runs):
+        owner.update(dict.fromkeys(run.get("keys", ()), index))
+    owned = [sum(owner.get(key) == index for key in keys) for index in range(len(runs))]
+    unattributed = any(key not in owner for key in keys)
+    listed = []
+    for index, run in enumerate(runs):
+        described = {name: value for name, value in run.items() if name != "keys"}
+        if "keys" not in run:
+            if unattributed:
+                listed.append(described)
+        elif owned[index]:
+            listed.append(described | {"in_report": owned[index]})
+    return listed
+
+
 def build_leaderboard(
     plan: dict[str, Any],
     records: dict[str, MatchRecord],
     runs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole leaderboard as one JSON-friendly document (what leaderboard.json holds);
-    `runs` is the provenance of the runs that played its matches (ResultStore.runs)."""
+    `runs` is the provenance of every run that played into the store (ResultStore.runs), of
+    which the report names those that computed its matches (`runs_in_report`)."""
     games: dict[str, _Game] = {}
     for name, info in plan["games"].items():
         entrants = [e["name"] for e in plan["entrants"] if name not in e["not_applicable"]]
@@ -284,7 +306,7 @@ def build_leaderboard(
             "not_played_yet": len(missing),
             "not_applicable_cells": len(not_applicable),
             "final_window_fraction": FINAL_FRACTION,
-            "runs": runs or [],
+            "runs": runs_in_report(runs or [], set(records)),
         },
         "entrants": plan["entrants"],
         "games": {
@@ -499,11 +521,12 @@ def _heading(board: dict[str, Any]) -> tuple[str, list[str]]:
 def _provenance(run: dict[str, Any]) -> str:
     """One run that computed matches of this report: how, from which code, when, how long."""
     commit = run["commit"] or "unknown commit"
+    in_report = f"; {run['in_report']} of them in this report" if "in_report" in run else ""
     return (
         f"Computed by `{run['command']}` at commit `{commit}` on {run['started_utc']} UTC: "
         f"{run['played']} matches played in {format_duration(run['wall_time_s'])} wall time "
         f"(pretraining {format_duration(run['pretraining_s'])} of it) on {run['executor']}, "
-        f"{run['cpus']} CPUs."
+        f"{run['cpus']} CPUs{in_report}."
     )
 
 

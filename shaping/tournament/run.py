@@ -322,6 +322,7 @@ def run_tournament(
                     "wall_time_s": round(time.perf_counter() - start, 1),
                     "pretraining_s": round(pretraining, 1),
                     "played": len(pending),
+                    "keys": [spec.key for spec in pending],
                     "executor": executor.description,
                     "cpus": os.cpu_count(),
                 }

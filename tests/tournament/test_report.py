@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shaping.tournament.report import build_leaderboard, final_window
+from shaping.tournament.report import build_leaderboard, final_window, runs_in_report
 from shaping.tournament.stats import student_t_quantile
 from shaping.tournament.store import MatchRecord
 
@@ -178,3 +178,20 @@ def test_failures_partial_cells_missing_matches_and_n_a():
 
 def test_final_window_is_ten_percent_at_least_one():
     assert [final_window(n) for n in (1, 9, 10, 11, 200)] == [1, 1, 1, 2, 20]
+
+
+def test_the_report_names_only_the_runs_whose_matches_it_shows():
+    """A recompute replaces every match of an older run: that run leaves the report. A match
+    replayed later (e.g. --retry-failed) belongs to the later run. A run stored before runs
+    kept their match keys is listed only while some match has no keyed run."""
+    legacy = {"command": "old", "played": 3}
+    first = {"command": "first", "played": 2, "keys": ["k1", "k2"]}
+    retry = {"command": "retry", "played": 1, "keys": ["k2"]}
+    stale = {"command": "stale", "played": 1, "keys": ["gone"]}
+    listed = runs_in_report([legacy, first, retry, stale], {"k1", "k2"})
+    assert [run["command"] for run in listed] == ["first", "retry"]
+    assert [run["in_report"] for run in listed] == [1, 1]
+    assert all("keys" not in run for run in listed)
+    listed = runs_in_report([legacy, first], {"k1", "k2", "k3"})
+    assert [run["command"] for run in listed] == ["old", "first"]
+    assert "in_report" not in listed[0] and listed[1]["in_report"] == 2

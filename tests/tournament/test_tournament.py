@@ -141,6 +141,8 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     assert run_record["played"] == 75 and run_record["wall_time_s"] > 0
     assert run_record["commit"] is None or len(run_record["commit"].split("+")[0]) == 40
     assert f"Computed by `{run_record['command']}` at commit" in markdown
+    assert run_record["in_report"] == 75 and "75 of them in this report" in markdown
+    assert "keys" not in run_record
 
     # a second run recomputes nothing and rewrites the identical report
     first = report_bytes(out)
