@@ -35,6 +35,7 @@ import html
 import io
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,8 +233,8 @@ def runs_in_report(runs: list[dict[str, Any]], keys: set[str]) -> list[dict[str,
     owner: dict[str, int] = {}
     for index, run in enumerate(runs):
         owner.update(dict.fromkeys(run.get("keys", ()), index))
-    owned = [sum(owner.get(key) == index for key in keys) for index in range(len(runs))]
-    unattributed = any(key not in owner for key in keys)
+    owned = Counter(owner[key] for key in keys if key in owner)
+    unattributed = not keys.issubset(owner)
     listed = []
     for index, run in enumerate(runs):
         described = {name: value for name, value in run.items() if name != "keys"}

@@ -241,8 +241,8 @@ def test_meva_self_play_cooperates_in_the_ipd(registry, ipd, cache):
     pretraining seeds 0-7 one by one: mean reward -1.06 to -1.21, the worse seat's -1.09 to
     -1.33, cooperation 0.79-0.94 (seeds 0 and 2 are the two least cooperative of the eight)."""
     finals, cooperation = [], []
-    for seed in PRETRAINING_SEEDS:
-        players = tuple(meva_for(registry, ipd, cache, seed=seed) for _ in (0, 1))
+    seats = (meva_runs(registry, ipd, cache), meva_runs(registry, ipd, cache))
+    for players in zip(*seats, strict=True):
         result = run_match(ipd, players, seeds=64, iterations=200, artifacts=cache)
         finals.append(result.rewards[-1])
         cooperation.append(result.metrics["cooperation"][-1].mean())
