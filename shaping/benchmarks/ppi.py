@@ -1,6 +1,8 @@
 """PPI: decisions per second with Monte-Carlo roll-outs in the sequence model, and the wall
 time of one training phase (collect the phase's episodes with π, then re-initialise and re-fit
-the model on all data), with the zoo's configuration of each game.
+the model on all data), with the zoo's configuration of each game; and the re-fitting rate at
+the paper's model and optimiser settings, with what the paper's full schedule of re-fits would
+cost at that rate.
 
 Everything goes through the registry and the algorithm contract (`train`, `load`, `init`,
 `policy`), so the figures are those of the code a tournament runs.
@@ -15,6 +17,15 @@ import torch
 from shaping.algorithm import TrainingContext
 from shaping.bench import Measurement, best_seconds
 from shaping.registry import Registry
+from shaping.sequence_model import (
+    RandomTablePolicy,
+    RewardScale,
+    SequenceModel,
+    SequenceModelShape,
+    discover_vocabulary,
+    fit,
+    histories_from,
+)
 
 GAMES = ("ipd", "coin_game")
 
@@ -86,6 +97,48 @@ def training_phase(registry: Registry, game_name: str, quick: bool) -> list[Meas
     ]
 
 
+def paper_scale_refits(registry: Registry, quick: bool) -> list[Measurement]:
+    """Re-fitting rate at the paper's settings (PPIConfig's defaults, App. A.3.1: GRU 128,
+    batch 256, AdamW) in trajectory-epochs per second, on IPD histories between random tabular
+    agents; and the hours that Algorithm 1 at the paper's scale (the pretraining set, then 30
+    phases adding 20k trajectories each, every phase re-initialising the model and fitting it
+    to all data for 10 epochs) spends on re-fitting alone at that rate, collection excluded."""
+    game = registry.game("ipd").build()
+    paper = registry.algorithm("ppi").cls.Config()  # the dataclass defaults are the paper's
+    generator = torch.Generator().manual_seed(0)
+    vocabulary = discover_vocabulary(game, generator)
+    tables = tuple(RandomTablePolicy(vocabulary, game.num_actions) for _ in range(2))
+    trajectories = 256 if quick else 1024
+    with torch.no_grad():
+        episodes = game.rollout(tables, 1, generator, batch=trajectories)
+    histories = histories_from(episodes, 0, vocabulary)
+    scale = RewardScale(float(histories.rewards.mean()), float(histories.rewards.std()))
+    shape = SequenceModelShape(vocabulary.size, game.num_actions, paper.embedding, paper.hidden)
+    model = SequenceModel(shape)
+    model.reset_parameters(generator)
+    model.train()
+    seconds = best_seconds(
+        lambda: fit(model, histories, paper.fit_settings(epochs=1), scale, generator),
+        repeats=2 if quick else 3,
+    )
+    rate = trajectories / seconds
+    schedule = paper.pretraining_epochs * paper.pretraining_trajectories + sum(
+        paper.epochs * (paper.pretraining_trajectories + phase * paper.trajectories_per_phase)
+        for phase in range(1, paper.phases + 1)
+    )
+    setting = f"GRU {paper.hidden}, batch {paper.batch_size}"
+    return [
+        Measurement("PPI re-fit, paper's model, ipd", setting, rate, "trajectory-epochs/s"),
+        Measurement(
+            "PPI paper-scale re-fits, ipd",
+            f"{paper.phases} x {paper.trajectories_per_phase}, re-init",
+            schedule / rate / 3600,
+            "h at that rate",
+            f"{schedule / 1e6:.0f}M trajectory-epochs, collection excluded",
+        ),
+    ]
+
+
 def run(quick: bool) -> list[Measurement]:
     registry = Registry.load()
     measurements = []
@@ -93,4 +146,4 @@ def run(quick: bool) -> list[Measurement]:
         measurements += decisions(registry, game_name, quick)
     for game_name in GAMES:
         measurements += training_phase(registry, game_name, quick)
-    return measurements
+    return measurements + paper_scale_refits(registry, quick)
