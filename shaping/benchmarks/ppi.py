@@ -5,7 +5,8 @@ the paper's model and optimiser settings, with what the paper's full schedule of
 cost at that rate.
 
 Everything goes through the registry and the algorithm contract (`train`, `load`, `init`,
-`policy`), so the figures are those of the code a tournament runs.
+`policy`), so the figures are those of the code a tournament runs; the paper-scale re-fit
+calls the sequence model's `fit`, the function PPI's training fits with.
 """
 
 from __future__ import annotations
