@@ -43,8 +43,6 @@ class AxelrodStrategy(Algorithm):
 
     Config = AxelrodConfig
     assumptions = ("does not learn", "Axelrod library strategy: exact if memory-one, else sampled")
-    source_modules = ("shaping.interop.axelrod",)
-    source_libraries = ("axelrod",)
 
     @classmethod
     def check_parameter(cls, value: str) -> str | None:

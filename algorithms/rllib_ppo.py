@@ -57,8 +57,6 @@ class RLlibPPO(Algorithm):
 
     Config = RLlibPPOConfig
     assumptions = ("RLlib PPO on its own sampled episodes; opponent treated as the environment",)
-    source_modules = ("shaping.interop.rllib", "shaping.interop.episode")
-    source_libraries = ("ray",)
 
     def supports(self, game: Game) -> str | None:
         try:

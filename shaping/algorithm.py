@@ -15,7 +15,6 @@ the opponent's policy is parametric; everyone else sees only behaviour.
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,11 +25,12 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from shaping.artifacts import ArtifactCache, code_version, key_digest
+from shaping.artifacts import ArtifactCache, key_digest
 from shaping.config import config_as_dict
 from shaping.errors import UnsupportedError
 from shaping.game import ExactAnalysis, Game, Pair, Trajectories
 from shaping.policies import ParametricPolicy, Policy, PolicyFamily, PolicyKind
+from shaping.sources import code_version
 
 
 def policy_family(policy: Policy) -> PolicyFamily | None:
@@ -205,12 +205,6 @@ class Algorithm(ABC):
     assumptions: ClassVar[tuple[str, ...]] = ()
     #: whether the algorithm needs a pretrained artifact (see `train` and `load`)
     pretrained: ClassVar[bool] = False
-    #: modules besides its own whose code decides its numbers (e.g. a bridge to a library):
-    #: their source is part of every match key, so editing them invalidates stored matches
-    source_modules: ClassVar[tuple[str, ...]] = ()
-    #: third-party distributions besides torch and numpy whose version decides its numbers
-    #: (e.g. a wrapped library): their versions are part of every match key
-    source_libraries: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, name: str | None = None) -> None:
         self.config = config
@@ -230,10 +224,7 @@ class Algorithm(ABC):
             "config": config_as_dict(self.config),
             "game": game.name,
             "game_config": config_as_dict(game.config),
-            "code": code_version(
-                [Path(inspect.getfile(type(self))), Path(inspect.getfile(type(game)))],
-                self.source_libraries,
-            ),
+            "code": code_version([type(self).__module__, type(game).__module__]),
         }
 
     def train(self, game: Game, context: TrainingContext) -> Any:

@@ -2,10 +2,11 @@
 functions, MeVa meta-values) under results/zoo/.
 
 An artifact is keyed by a hash of everything that determines it: the algorithm, the game, both
-configurations and the code version (the algorithm's and game's source files, the shaping/
-core and the versions of torch and numpy). It is written atomically (temporary file + rename)
-with a checksum of its payload; an artifact that is corrupt, or whose stored key does not
-match, is detected, reported and retrained, never silently used.
+configurations and the code version (`shaping.sources.code_version`: the source of every
+module the algorithm and the game import, and the versions of the libraries they use). It is
+written atomically (temporary file + rename) with a checksum of its payload; an artifact that
+is corrupt, or whose stored key does not match, is detected, reported and retrained, never
+silently used.
 """
 
 from __future__ import annotations
@@ -16,53 +17,13 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
-from importlib import metadata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-import shaping
-
 DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parents[1] / "results" / "zoo"
-CORE_DIR = Path(__file__).resolve().parent
-#: core modules that only present results (command line, benchmark printing): editing them
-#: must not invalidate stored matches and artifacts
-PRESENTATION_MODULES = frozenset({"cli.py", "bench.py"})
-#: libraries whose numerics decide every result: another version may change a stored number
-NUMERIC_LIBRARIES = ("numpy", "torch")
-
-
-def file_digest(paths: Iterable[Path]) -> str:
-    """SHA-256 over the contents of `paths` (sorted), hex."""
-    digest = hashlib.sha256()
-    for path in sorted({Path(p).resolve() for p in paths}):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def library_versions(libraries: Iterable[str] = ()) -> str:
-    """`name==version` of the numeric libraries and of `libraries` (distribution names),
-    sorted and `;`-joined; a library that is not installed reads `name==absent`."""
-    versions = []
-    for name in sorted({*NUMERIC_LIBRARIES, *libraries}):
-        try:
-            versions.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}==absent")
-    return ";".join(versions)
-
-
-def code_version(extra_files: Iterable[Path] = (), libraries: Iterable[str] = ()) -> str:
-    """A short hash of the shaping/ core, `extra_files` (e.g. an algorithm's module) and the
-    versions of the numeric libraries and of `libraries` (e.g. a library an algorithm wraps)."""
-    core = [p for p in CORE_DIR.glob("*.py") if p.name not in PRESENTATION_MODULES]
-    digest = key_digest(
-        {"files": file_digest([*core, *extra_files]), "libraries": library_versions(libraries)}
-    )
-    return f"{shaping.__version__}+{digest[:16]}"
 
 
 def key_digest(key: dict[str, Any]) -> str:

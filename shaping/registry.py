@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
-import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -222,19 +221,6 @@ class AlgorithmEntry:
     ) -> Any:
         """A fresh algorithm instance configured for `game` (with `override`, see `config`)."""
         return self.cls(self.config(game, override, where), self.name)
-
-    @property
-    def source_libraries(self) -> tuple[str, ...]:
-        """Third-party distributions whose versions decide this algorithm's numbers."""
-        return tuple(getattr(self.cls, "source_libraries", ()))
-
-    def source_files(self) -> list[Path]:
-        """Files whose content defines this algorithm's behaviour (for cache keys)."""
-        modules = getattr(self.cls, "source_modules", ())
-        return [
-            Path(inspect.getfile(self.cls)),
-            *(Path(inspect.getfile(importlib.import_module(name))) for name in modules),
-        ]
 
 
 class Registry:

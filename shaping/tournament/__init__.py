@@ -9,7 +9,7 @@
     curves.py    TensorBoard learning curves of every match
     stats.py     means and Student-t intervals over seeds
 
-This is a subpackage so that `shaping.artifacts.code_version` (the shaping/*.py core) does not
-change when only the tournament or the report changes: stored matches and pretrained artifacts
-stay valid across report fixes.
+No algorithm or game imports these modules (the match loop uses only `stats`), so editing the
+tournament or the report leaves every code version (`shaping.sources`), and so every stored
+match and pretrained artifact, valid.
 """

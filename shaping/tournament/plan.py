@@ -18,20 +18,19 @@ already stored.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from shaping.algorithm import Outcome
-from shaping.artifacts import code_version, key_digest
+from shaping.artifacts import key_digest
 from shaping.config import config_as_dict
 from shaping.errors import UnsupportedError
 from shaping.registry import GameEntry, Registry
+from shaping.sources import MATCH_LOOP_MODULE, code_version
 from shaping.tournament.profile import GameSettings, Profile
 
 #: the two fixed strategies whose self-play payoffs anchor the overall normalisation
@@ -145,6 +144,12 @@ def match_seed(tournament_seed: int, game: str, a: str, b: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 33
 
 
+def match_code_version(a_module: str, b_module: str, game_module: str) -> str:
+    """The code version of a match between the algorithms of `a_module` and `b_module` on the
+    game of `game_module`: what the match loop runs from all three."""
+    return code_version([a_module, b_module, game_module, MATCH_LOOP_MODULE])
+
+
 def reference_payoffs(game: Any, seed: int) -> dict[str, float] | None:
     """Mean reward per step (over both players) when both play always_cooperate, and when
     both play always_defect: exact where the game has exact values, else measured over
@@ -194,7 +199,6 @@ def build_plan(
     entrant_names += [name for name in entries if name not in registry.algorithms]
     tournament_seed = profile.seed if seed is None else seed
     plan = Plan(profile, tournament_seed, str(device), {}, [])
-    code_versions: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
     game_instances = {}
     game_configs = {}
     for name in game_names:
@@ -211,6 +215,7 @@ def build_plan(
         plan.games[name] = _game_json(entry, game, settings, tournament_seed)
 
     players: dict[tuple[str, str], Player] = {}
+    code_versions: dict[tuple[str, ...], str] = {}
     for name in entrant_names:
         entry = entries[name]
         plan.entrants.append(
@@ -251,23 +256,11 @@ def build_plan(
                     ]
                     plan.cells.append(Cell(game_name, a, b, None, "; ".join(reasons)))
                     continue
-                sources = tuple(
-                    sorted(
-                        str(path)
-                        for path in (
-                            *entries[a].source_files(),
-                            *entries[b].source_files(),
-                            Path(inspect.getfile(game_entry.cls)),
-                        )
-                    )
+                roots = tuple(
+                    entry.cls.__module__ for entry in (entries[a], entries[b], game_entry)
                 )
-                libraries = tuple(
-                    sorted({*entries[a].source_libraries, *entries[b].source_libraries})
-                )
-                if (sources, libraries) not in code_versions:
-                    code_versions[sources, libraries] = code_version(
-                        [Path(s) for s in sources], libraries
-                    )
+                if roots not in code_versions:
+                    code_versions[roots] = match_code_version(*roots)
                 spec = MatchSpec(
                     game=game_name,
                     game_module=game_entry.module,
@@ -277,7 +270,7 @@ def build_plan(
                     iterations=settings["iterations"],
                     seed=match_seed(tournament_seed, game_name, a, b),
                     device=str(device),
-                    code=code_versions[sources, libraries],
+                    code=code_versions[roots],
                 )
                 plan.cells.append(Cell(game_name, a, b, spec))
     return plan

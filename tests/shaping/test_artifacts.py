@@ -100,38 +100,6 @@ def test_train_command_refuses_algorithms_without_pretraining(capsys, tmp_path):
     assert "--algorithm: naive has nothing to pretrain" in capsys.readouterr().err
 
 
-def test_code_version_follows_the_computing_core_not_its_presentation(tmp_path, monkeypatch):
-    """Editing the CLI must not invalidate stored artifacts; editing a core module must."""
-    import shaping.artifacts as artifacts
-
-    core = tmp_path / "shaping"
-    core.mkdir()
-    for name in ("game.py", "cli.py", "bench.py"):
-        (core / name).write_text(f"# {name}\n")
-    monkeypatch.setattr(artifacts, "CORE_DIR", core)
-    before = artifacts.code_version()
-    (core / "cli.py").write_text("# a new subcommand\n")
-    (core / "bench.py").write_text("# a new table layout\n")
-    assert artifacts.code_version() == before
-    (core / "game.py").write_text("# a changed roll-out\n")
-    assert artifacts.code_version() != before
-
-
-def test_code_version_follows_the_numeric_libraries(monkeypatch):
-    """A stored number is only as reproducible as the library versions that computed it."""
-    import shaping.artifacts as artifacts
-
-    before = artifacts.code_version()
-    assert "torch==" in artifacts.library_versions() and "numpy==" in artifacts.library_versions()
-    assert artifacts.code_version(libraries=("axelrod",)) != before
-    assert artifacts.library_versions(["no-such-library"]).startswith("no-such-library==absent")
-    real = artifacts.metadata.version
-    monkeypatch.setattr(
-        artifacts.metadata, "version", lambda name: "0.0.1" if name == "numpy" else real(name)
-    )
-    assert artifacts.code_version() != before
-
-
 def test_an_artifact_is_a_function_of_its_key_not_of_the_global_rng(ipd, tmp_path):
     """Layers draw their initialisation from torch's global RNG: training seeds it from the
     artifact key, so what the process ran before (test order, a tournament worker's earlier
