@@ -31,6 +31,19 @@ def key_digest(key: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _without_code(key: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in key.items() if name != "code"}
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """The record at `path` (key, checksum, payload bytes); raises if it is unreadable or its
+    payload does not match its checksum."""
+    record = torch.load(path, map_location="cpu", weights_only=False)
+    if hashlib.sha256(record["payload"]).hexdigest() != record["checksum"]:
+        raise ValueError("checksum mismatch")
+    return record
+
+
 class ArtifactCache:
     """load-or-train for named artifacts; payloads are anything `torch.save` can write."""
 
@@ -43,16 +56,32 @@ class ArtifactCache:
     def path(self, algorithm: str, game: str, key: dict[str, Any]) -> Path:
         return self.root / algorithm / game / f"{key_digest(key)[:20]}.pt"
 
+    def state(self, algorithm: str, game: str, key: dict[str, Any]) -> str:
+        """`stored` (intact, under `key`), `corrupt`, `stale` (absent, but held under another
+        code version) or `missing`; reads records without unpickling their payloads."""
+        path = self.path(algorithm, game, key)
+        wanted = json.loads(json.dumps(key, sort_keys=True, default=str))
+        if path.exists():
+            try:
+                return "stored" if _read_record(path)["key"] == wanted else "corrupt"
+            except Exception:  # unreadable in any way
+                return "corrupt"
+        for other in path.parent.glob("*.pt"):
+            try:
+                if _without_code(_read_record(other)["key"]) == _without_code(wanted):
+                    return "stale"
+            except Exception:  # another artifact's damage is not this one's state
+                continue
+        return "missing"
+
     def load(self, algorithm: str, game: str, key: dict[str, Any]) -> Any | None:
         """The cached payload, or None if missing, corrupt or keyed differently."""
         path = self.path(algorithm, game, key)
         if not path.exists():
             return None
         try:
-            record = torch.load(path, map_location="cpu", weights_only=False)
+            record = _read_record(path)
             payload_bytes = record["payload"]
-            if hashlib.sha256(payload_bytes).hexdigest() != record["checksum"]:
-                raise ValueError("checksum mismatch")
             if record["key"] != json.loads(json.dumps(key, sort_keys=True, default=str)):
                 raise ValueError("stored key differs (version or configuration mismatch)")
             return torch.load(io.BytesIO(payload_bytes), map_location="cpu", weights_only=False)

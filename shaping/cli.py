@@ -216,6 +216,10 @@ def cmd_tournament(args: argparse.Namespace) -> int:
         tensorboard=not args.no_tensorboard,
         command=args.command_line,
     )
+    if args.dry_run:
+        return _dry_run(options, args.json)
+    if args.json is not None:
+        raise ConfigError("--json: only with --dry-run (a run's results are in its report)")
     with terminate_as_interrupt():
         try:
             summary = run_tournament(options)
@@ -227,6 +231,28 @@ def cmd_tournament(args: argparse.Namespace) -> int:
             )
             return 128 + getattr(interrupt, "signum", signal.SIGINT)
     print(summary.line(args.profile))
+    return 0
+
+
+def _dry_run(options: Any, json_path: str | None) -> int:
+    """Print (or write as JSON) what the tournament would play and train; run nothing."""
+    from shaping.tournament.dry_run import dry_run, format_dry_run
+    from shaping.tournament.run import DEFAULT_OUT, plan_tournament
+
+    if json_path not in (None, "-"):
+        target = Path(json_path)
+        if target.is_dir() or not target.parent.is_dir():
+            raise ConfigError(f"--json: {json_path} must be a file in an existing directory")
+    plan = plan_tournament(options)
+    out = Path(options.out) if options.out else DEFAULT_OUT / plan.profile.name
+    result = dry_run(plan, out, options.artifacts, options.retry_failed)
+    if json_path == "-":
+        print(json.dumps(result, indent=2))
+        return 0
+    print(format_dry_run(result))
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"plan written to {json_path}")
     return 0
 
 
@@ -378,6 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tournament.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard curves"
+    )
+    tournament.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print every match and artifact with its state and a cost estimate; play nothing",
+    )
+    tournament.add_argument(
+        "--json", default=None, metavar="PATH", help="with --dry-run: the plan as JSON (- = stdout)"
     )
     tournament.set_defaults(run=cmd_tournament)
 

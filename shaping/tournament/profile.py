@@ -17,8 +17,9 @@ profile file and the field.
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from shaping.config import build_config
 from shaping.errors import ConfigError
 from shaping.registry import AlgorithmEntry, Registry, read_yaml, suggest
 
-PROFILE_FIELDS = ("description", "seed", "games", "overrides")
+PROFILE_FIELDS = ("description", "seed", "games", "overrides", "cost")
 GAME_SETTING_FIELDS = ("seeds", "iterations", "config")
 REQUIRED_GAME_SETTINGS = ("seeds", "iterations")
 
@@ -51,6 +52,9 @@ class Profile:
     seed: int
     games: dict[str, GameSettings]
     overrides: dict[str, dict[str, dict[str, Any]]]
+    #: game -> entrant (or `default`) -> CPU seconds per learning iteration of one entrant in
+    #: a match at this profile's sizes: the `--dry-run` estimate of matches never played
+    cost: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def override(self, algorithm: str, game: str) -> dict[str, Any]:
         """The hyperparameters this profile sets for `algorithm` on `game` (maybe none)."""
@@ -114,6 +118,28 @@ def _count(value: Any, where: str, minimum: int) -> int:
     return value
 
 
+def _cost(
+    value: Any, games: dict[str, GameSettings], registry: Registry, where: str
+) -> dict[str, dict[str, float]]:
+    cost: dict[str, dict[str, float]] = {}
+    for game, rates in _mapping(value, where).items():
+        if game not in games:
+            raise ConfigError(
+                f"{where}.{game}: game not in this profile (its games: {', '.join(games)})"
+            )
+        cost[game] = {}
+        for name, rate in _mapping(rates, f"{where}.{game}").items():
+            if name != "default":
+                registry.algorithm(str(name), f"{where}.{game}")
+            number = isinstance(rate, (int, float)) and not isinstance(rate, bool)
+            if not number or not math.isfinite(rate) or rate < 0:
+                raise ConfigError(
+                    f"{where}.{game}.{name}: must be a finite number of seconds >= 0, got {rate!r}"
+                )
+            cost[game][str(name)] = float(rate)
+    return cost
+
+
 def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     """Read and validate a profile against `registry` (games, algorithms, their Configs)."""
     path = resolve_profile(name, registry)
@@ -135,9 +161,9 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
             raise ConfigError(f"{where}: unknown game{suggest(str(game), list(registry.games))}")
         settings = _mapping(settings, where)
         _unknown_field(settings, GAME_SETTING_FIELDS, where)
-        for field in REQUIRED_GAME_SETTINGS:
-            if field not in settings:
-                raise ConfigError(f"{where}.{field}: missing required field")
+        for required in REQUIRED_GAME_SETTINGS:
+            if required not in settings:
+                raise ConfigError(f"{where}.{required}: missing required field")
         entry = registry.games[game]
         game_config = _mapping(settings.get("config"), f"{where}.config")
         games[game] = GameSettings(
@@ -172,6 +198,7 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
         seed=seed,
         games=games,
         overrides=overrides,
+        cost=_cost(raw.get("cost"), games, registry, f"{shown}: cost"),
     )
     for algorithm, per_game in overrides.items():
         for game in per_game:

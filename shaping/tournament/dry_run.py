@@ -1,0 +1,196 @@
+"""`shaping tournament --dry-run`: the plan of a run, without playing or writing anything.
+
+Every match of the plan with its key and its state in the result store:
+
+- `stored`: done under this key, will be reused;
+- `failed`: stored as failed under this key (played again only with --retry-failed);
+- `stale`: not stored under this key, but the store holds the same match (same game, seats,
+  configurations, seeds, iterations, seed and device) under another code version: an edit
+  invalidated it;
+- `missing`: never played into this store.
+
+Every artifact the plan's matches need, with its state in the artifact cache (`stored`,
+`stale` when the cache holds it under another code version, `corrupt`, `missing`) and whether
+the run would train it (a match that needs it will be played). And a cost estimate: a stale or
+failed match costs what it cost when it was stored (measured); a match never played costs the
+profile's `cost` model (seconds per learning iteration per entrant and game), where it has one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shaping.artifacts import ArtifactCache
+from shaping.registry import import_object
+from shaping.tournament.plan import MatchSpec, Plan
+from shaping.tournament.progress import format_duration
+from shaping.tournament.store import STORE_FILE
+
+
+def _without_code(identity: dict[str, Any]) -> str:
+    """A match's identity but its code version, as the store writes identities (JSON)."""
+    rest = {name: value for name, value in identity.items() if name != "code"}
+    return json.dumps(rest, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    key: str
+    status: str
+    identity: dict[str, Any]
+    wall_time: float
+
+
+def read_store(directory: Path) -> list[StoredRow]:
+    """The rows of `directory`'s result store, read-only (nothing is created); [] if none."""
+    path = directory / STORE_FILE
+    if not path.is_file():
+        return []
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT key, status, identity, wall_time FROM matches").fetchall()
+    finally:
+        connection.close()
+    return [
+        StoredRow(key, status, json.loads(identity), wall) for key, status, identity, wall in rows
+    ]
+
+
+def match_cost(spec: MatchSpec, cost: dict[str, dict[str, float]]) -> float | None:
+    """Seconds of `spec` under the profile's cost model, None where it has none."""
+    per_game = cost.get(spec.game)
+    if not per_game:
+        return None
+    rates = [per_game.get(player.name, per_game.get("default")) for player in spec.players]
+    if any(rate is None for rate in rates):
+        return None
+    return spec.iterations * sum(rates)  # type: ignore[arg-type]
+
+
+def dry_run(plan: Plan, out: Path, artifacts: str | None, retry_failed: bool) -> dict[str, Any]:
+    """The JSON-friendly plan of a run into `out` (see the module docstring)."""
+    rows = read_store(out)
+    by_key = {row.key: row for row in rows}
+    by_match = {_without_code(row.identity): row for row in rows}
+    specs = list({spec.key: spec for spec in plan.matches}.values())
+    matches, to_play, estimates = [], [], []
+    for spec in specs:
+        row = by_key.get(spec.key)
+        earlier = by_match.get(_without_code(spec.identity()))
+        if row is not None:
+            state = "stored" if row.status == "done" else "failed"
+        else:
+            state = "stale" if earlier is not None else "missing"
+        measured = row or earlier
+        estimate = None if state == "stored" else _estimate(spec, measured, plan)
+        if state in ("missing", "stale") or (state == "failed" and retry_failed):
+            to_play.append(spec)
+            estimates.append(estimate)
+        matches.append(
+            {
+                "game": spec.game,
+                "a": spec.players[0].name,
+                "b": spec.players[1].name,
+                "seeds": spec.seeds,
+                "iterations": spec.iterations,
+                "key": spec.key,
+                "state": state,
+                "estimate_s": estimate,
+            }
+        )
+    artifact_list = _artifacts(specs, to_play, artifacts)
+    known = [estimate for estimate in estimates if estimate is not None]
+    return {
+        "profile": plan.profile.name,
+        "out": str(out),
+        "matches": matches,
+        "artifacts": artifact_list,
+        "summary": {
+            "matches": len(matches),
+            "states": dict(Counter(m["state"] for m in matches)),
+            "to_play": len(to_play),
+            "artifacts_to_train": sum(a["to_train"] for a in artifact_list),
+            "estimated_match_cpu_s": round(sum(known), 1),
+            "matches_without_estimate": len(estimates) - len(known),
+        },
+    }
+
+
+def _estimate(spec: MatchSpec, measured: StoredRow | None, plan: Plan) -> float | None:
+    if measured is not None and measured.status == "done":
+        return round(measured.wall_time, 2)
+    modelled = match_cost(spec, plan.profile.cost)
+    return None if modelled is None else round(modelled, 2)
+
+
+def _artifacts(
+    specs: list[MatchSpec], to_play: list[MatchSpec], artifacts: str | None
+) -> list[dict[str, Any]]:
+    cache = ArtifactCache(artifacts)
+    playing = {spec.key for spec in to_play}
+    found: dict[str, dict[str, Any]] = {}
+    games: dict[str, Any] = {}
+    for spec in specs:
+        for player in spec.players:
+            cls = import_object(player.module, f"algorithm {player.name}")
+            if not cls.pretrained:
+                continue
+            if spec.game not in games:
+                game_cls = import_object(spec.game_module, f"game {spec.game}")
+                games[spec.game] = game_cls(spec.game, spec.game_config, spec.device)
+            key = cls(player.config, player.name).artifact_key(games[spec.game])
+            path = str(cache.path(player.name, spec.game, key))
+            if path not in found:
+                found[path] = {
+                    "algorithm": player.name,
+                    "game": spec.game,
+                    "key": Path(path).stem,
+                    "path": path,
+                    "state": cache.state(player.name, spec.game, key),
+                    "to_train": False,
+                }
+            entry = found[path]
+            entry["to_train"] |= entry["state"] != "stored" and spec.key in playing
+    return list(found.values())
+
+
+def format_dry_run(result: dict[str, Any]) -> str:
+    """The dry run as lines for a terminal."""
+    lines = []
+    for match in result["matches"]:
+        estimate = match["estimate_s"]
+        cost = "" if estimate is None else f"  ~{format_duration(estimate)}"
+        lines.append(
+            f"{match['state']:<8} {match['game']} {match['a']} vs {match['b']} "
+            f"({match['seeds']} seeds x {match['iterations']} iterations) "
+            f"{match['key'][:12]}{cost}"
+        )
+    for artifact in result["artifacts"]:
+        action = (
+            "train"
+            if artifact["to_train"]
+            else "keep"
+            if artifact["state"] == "stored"
+            else "unused"
+        )
+        lines.append(
+            f"artifact {artifact['state']:<8} {artifact['algorithm']} {artifact['game']} "
+            f"{artifact['key']} ({action})"
+        )
+    summary = result["summary"]
+    states = ", ".join(f"{count} {state}" for state, count in sorted(summary["states"].items()))
+    unknown = summary["matches_without_estimate"]
+    lines.append(
+        f"dry run {result['profile']} into {result['out']}: {summary['matches']} matches "
+        f"({states}); would play {summary['to_play']} and train "
+        f"{summary['artifacts_to_train']} artifacts; estimated match time "
+        f"{format_duration(summary['estimated_match_cpu_s'])} on one core"
+        + (f", {unknown} matches without an estimate" if unknown else "")
+        + "; nothing was played or written"
+    )
+    return "\n".join(lines)
