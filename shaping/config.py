@@ -9,6 +9,7 @@ field for unknown fields, missing fields, values of the wrong type and values ou
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -62,6 +63,24 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _finite_float(value: Any, where: str) -> float:
+    """A finite number, from a YAML number or from any spelling Python's float() reads: YAML
+    1.1 reads `1e-3` and `3e-4` (no dot) as strings, and researchers type them every day."""
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        raise ConfigError(f"{where}: must be a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ConfigError(f"{where}: must be a finite number, got {value!r}")
+    return number
+
+
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Convert a YAML value to the annotated type, or raise ConfigError naming `where`."""
     origin = get_origin(tp)
@@ -96,9 +115,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: must be an integer, got {value!r}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: must be a number, got {value!r}")
-        return float(value)
+        return _finite_float(value, where)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: must be a string, got {value!r}")
