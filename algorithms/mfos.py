@@ -340,8 +340,7 @@ class ParameterMetaLearner(MetaLearner):
         experience: MatrixExperience | None = state.experience
         if experience is not None:
             if len(experience.states) > len(experience):  # this iteration rewards the last step
-                rewards, _ = view.outcome.record()
-                experience.rewards.append(rewards[view.player])
+                experience.rewards.append(view.rewards()[0])
             experience.states.append(meta_state)
             experience.actions.append(params)
             experience.log_probs.append(log_probs)
@@ -545,6 +544,8 @@ class MFOS(Algorithm):
     Config = MFOSConfig
     white_box = True
     pretrained = True
+    #: the meta-learner's recurrent context and its experience buffer advance in place
+    updates_in_place = True
     assumptions = (
         "pretrained meta-policy (PPO against naive/LOLA learners, then meta-self-play)",
         "matrix games: the opponent's policy parameters when visible, else a memory-one "

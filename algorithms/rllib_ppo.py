@@ -57,6 +57,8 @@ class RLlibPPO(Algorithm):
 
     Config = RLlibPPOConfig
     assumptions = ("RLlib PPO on its own sampled episodes; opponent treated as the environment",)
+    #: RLlib's learners own their networks and optimiser state and step them in place
+    updates_in_place = True
 
     def supports(self, game: Game) -> str | None:
         try:

@@ -29,7 +29,7 @@ from shaping.artifacts import ArtifactCache, key_digest
 from shaping.config import config_as_dict
 from shaping.errors import UnsupportedError
 from shaping.game import ExactAnalysis, Game, Pair, Trajectories
-from shaping.policies import ParametricPolicy, Policy, PolicyFamily, PolicyKind
+from shaping.policies import ParametricPolicy, Policy, PolicyFamily
 from shaping.sources import code_version
 
 
@@ -97,7 +97,9 @@ class MatchView:
     """What one player may see after an iteration, everything from its own point of view."""
 
     def __init__(self, outcome: Outcome, player: int, iteration: int, reveal_opponent: bool):
-        self.outcome = outcome
+        # the joint outcome holds both players' parameters: it stays private, and every
+        # public member below checks what this player may see
+        self._outcome = outcome
         self.game = outcome.game
         self.player = player
         self.iteration = iteration
@@ -106,10 +108,6 @@ class MatchView:
         self._reveal = reveal_opponent and isinstance(self._opponent_policy, ParametricPolicy)
 
     # --- the opponent ---------------------------------------------------------------------
-
-    @property
-    def opponent_kind(self) -> PolicyKind:
-        return self._opponent_policy.kind
 
     @property
     def sees_opponent(self) -> bool:
@@ -134,12 +132,30 @@ class MatchView:
             raise UnsupportedError("the opponent's policy family is not visible")
         return self._opponent_policy.family  # type: ignore[attr-defined]
 
+    def shared_white_box(self, key: str, compute: Callable[[Pair], Any]) -> Any:
+        """`compute((seat 0 params, seat 1 params))` once per iteration under `key`, shared
+        by both players' views (white-box algorithms only): e.g. the exact second-order terms
+        that two white-box learners would otherwise both compute."""
+        if not self._reveal:
+            raise UnsupportedError("the opponent's parameters are not visible")
+        outcome = self._outcome
+        return outcome.shared(key, lambda: compute(outcome.params))
+
+    # --- what both players observed -------------------------------------------------------
+
+    def rewards(self) -> Pair:
+        """(own, opponent) reward per step of this iteration per seed, detached: exact where
+        the game has exact values, else from the shared episodes. Both players observe the
+        payoffs of their joint play."""
+        rewards, _ = self._outcome.record()
+        return (rewards[self.player], rewards[1 - self.player])
+
     # --- exact values ---------------------------------------------------------------------
 
     @property
     def has_exact(self) -> bool:
         """Whether exact values of the current joint policy are available."""
-        return self.outcome.has_exact
+        return self._outcome.has_exact
 
     def values(self, own_params: Tensor, opponent_params: Tensor) -> Pair:
         """Exact (V_own, V_opponent) at any joint parameters, each [S], differentiable."""
@@ -153,21 +169,21 @@ class MatchView:
         gradient a naive learner follows, computed once per iteration for both players."""
         if not self.has_exact:
             raise UnsupportedError(f"no exact values for this pair of policies on {self.game.name}")
-        return self.outcome.analysis.gradients[self.player][self.player]
+        return self._outcome.analysis.gradients[self.player][self.player]
 
     def own_values(self, own_params: Tensor) -> Pair:
         """Exact (V_own, V_opponent) as a function of own parameters, against the opponent's
         current policy held fixed: the exact-gradient oracle of a naive learner."""
         if not self.has_exact:
             raise UnsupportedError(f"no exact values for this pair of policies on {self.game.name}")
-        return self.values(own_params, self.outcome.params[1 - self.player])
+        return self.values(own_params, self._outcome.params[1 - self.player])
 
     # --- samples --------------------------------------------------------------------------
 
     @property
     def trajectories(self) -> Trajectories:
         """This iteration's shared episodes, own data first (log-probabilities detached)."""
-        return self.outcome.trajectories.seen_by(self.player)
+        return self._outcome.trajectories.seen_by(self.player)
 
     def rollout(
         self,
@@ -181,7 +197,7 @@ class MatchView:
         opponent = self._opponent_policy if opponent_policy is None else opponent_policy
         seats = (own_policy, opponent) if self.player == 0 else (opponent, own_policy)
         trajectories = self.game.rollout(
-            seats, self.outcome.seeds, self.outcome.generator, batch, horizon
+            seats, self._outcome.seeds, self._outcome.generator, batch, horizon
         )
         return trajectories.seen_by(self.player)
 
@@ -203,6 +219,10 @@ class Algorithm(ABC):
     white_box: ClassVar[bool] = False
     #: what the algorithm assumes, shown on the leaderboard (e.g. "exact gradients")
     assumptions: ClassVar[tuple[str, ...]] = ()
+    #: whether `update` may modify the state it is given (then no caller may reuse that state:
+    #: the match loop never does). False: `update` returns a new state and leaves its input
+    #: as it was, so a state can be replayed, compared or branched (the contract suite checks)
+    updates_in_place: ClassVar[bool] = False
     #: whether the algorithm needs a pretrained artifact (see `train` and `load`)
     pretrained: ClassVar[bool] = False
 

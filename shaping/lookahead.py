@@ -368,9 +368,9 @@ class ShapingOracle:
             )
         if not self.true_opponent:
             return exact_terms(self.view.game, self.params, self.opponent_params, self.view.player)
-        outcome = self.view.outcome
-        seat_zero = outcome.shared(
-            "exact_shaping_terms", lambda: exact_terms(outcome.game, *outcome.params, player=0)
+        game = self.view.game
+        seat_zero = self.view.shared_white_box(
+            "exact_shaping_terms", lambda params: exact_terms(game, *params, player=0)
         )
         return seat_zero if self.view.player == 0 else seat_zero.swapped()
 
