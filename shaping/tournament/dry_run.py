@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from shaping.artifacts import ArtifactCache
-from shaping.registry import import_object
 from shaping.tournament.plan import MatchSpec, Plan
 from shaping.tournament.progress import format_duration
+from shaping.tournament.run import artifact_needs
 from shaping.tournament.store import STORE_FILE
 
 
@@ -133,29 +133,19 @@ def _artifacts(
 ) -> list[dict[str, Any]]:
     cache = ArtifactCache(artifacts)
     playing = {spec.key for spec in to_play}
-    found: dict[str, dict[str, Any]] = {}
-    games: dict[str, Any] = {}
-    for spec in specs:
-        for player in spec.players:
-            cls = import_object(player.module, f"algorithm {player.name}")
-            if not cls.pretrained:
-                continue
-            if spec.game not in games:
-                game_cls = import_object(spec.game_module, f"game {spec.game}")
-                games[spec.game] = game_cls(spec.game, spec.game_config, spec.device)
-            key = cls(player.config, player.name).artifact_key(games[spec.game])
-            path = str(cache.path(player.name, spec.game, key))
-            if path not in found:
-                found[path] = {
-                    "algorithm": player.name,
-                    "game": spec.game,
-                    "key": Path(path).stem,
-                    "path": path,
-                    "state": cache.state(player.name, spec.game, key),
-                    "to_train": False,
-                }
-            entry = found[path]
-            entry["to_train"] |= entry["state"] != "stored" and spec.key in playing
+    found: dict[Path, dict[str, Any]] = {}
+    for spec, player, key, path in artifact_needs(specs, cache):
+        if path not in found:
+            found[path] = {
+                "algorithm": player.name,
+                "game": spec.game,
+                "key": path.stem,
+                "path": str(path),
+                "state": cache.state(player.name, spec.game, key),
+                "to_train": False,
+            }
+        entry = found[path]
+        entry["to_train"] |= entry["state"] != "stored" and spec.key in playing
     return list(found.values())
 
 

@@ -17,11 +17,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from shaping.artifacts import ArtifactCache
 from shaping.errors import ConfigError
@@ -41,7 +41,7 @@ from shaping.tournament.execute import (
     prepare,
     run_tasks,
 )
-from shaping.tournament.plan import MatchSpec, Plan, build_plan
+from shaping.tournament.plan import MatchSpec, Plan, Player, build_plan
 from shaping.tournament.profile import load_profile
 from shaping.tournament.progress import Progress, format_duration
 from shaping.tournament.report import write_report
@@ -156,41 +156,47 @@ def plan_tournament(options: TournamentOptions, registry: Registry | None = None
     )
 
 
+def artifact_needs(
+    specs: Iterable[MatchSpec], cache: ArtifactCache
+) -> Iterator[tuple[MatchSpec, Player, dict[str, Any], Path]]:
+    """(match, pretrained player, artifact key, artifact path) for every seat of `specs` that
+    needs an artifact; a path recurs wherever the same artifact is needed again."""
+    games: dict[str, Any] = {}
+    for spec in specs:
+        for player in spec.players:
+            cls = import_object(player.module, f"algorithm {player.name}")
+            if not cls.pretrained:
+                continue
+            if spec.game not in games:
+                game_cls = import_object(spec.game_module, f"game {spec.game}")
+                games[spec.game] = game_cls(spec.game, spec.game_config, spec.device)
+            key = cls(player.config, player.name).artifact_key(games[spec.game])
+            yield spec, player, key, cache.path(player.name, spec.game, key)
+
+
 def _artifact_tasks(
     pending: list[MatchSpec], options: TournamentOptions, out: Path
 ) -> list[PrepareTask]:
     """One task per pretrained (algorithm, config, game) whose artifact is not cached yet."""
     cache = ArtifactCache(options.artifacts)
-    tasks: dict[str, PrepareTask] = {}
-    checked: set[str] = set()
-    built_games = {}
-    for spec in pending:
-        for player in spec.players:
-            cls = import_object(player.module, f"algorithm {player.name}")
-            if not cls.pretrained:
-                continue
-            if spec.game not in built_games:
-                game_cls = import_object(spec.game_module, f"game {spec.game}")
-                built_games[spec.game] = game_cls(spec.game, spec.game_config, spec.device)
-            key = cls(player.config, player.name).artifact_key(built_games[spec.game])
-            path = str(cache.path(player.name, spec.game, key))
-            if path in checked:
-                continue
-            checked.add(path)
-            # load, not just look: a corrupt or stale artifact must be retrained here, once
-            if cache.load(player.name, spec.game, key) is not None:
-                continue
-            tasks[path] = PrepareTask(
-                player=player,
-                game=spec.game,
-                game_module=spec.game_module,
-                game_config=spec.game_config,
-                device=spec.device,
-                artifacts=options.artifacts,
-                log_dir=str(
-                    out / "tensorboard" / "pretraining" / path_part(player.name) / spec.game
-                ),
-            )
+    tasks: dict[Path, PrepareTask] = {}
+    checked: set[Path] = set()
+    for spec, player, key, path in artifact_needs(pending, cache):
+        if path in checked:
+            continue
+        checked.add(path)
+        # load, not just look: a corrupt or stale artifact must be retrained here, once
+        if cache.load(player.name, spec.game, key) is not None:
+            continue
+        tasks[path] = PrepareTask(
+            player=player,
+            game=spec.game,
+            game_module=spec.game_module,
+            game_config=spec.game_config,
+            device=spec.device,
+            artifacts=options.artifacts,
+            log_dir=str(out / "tensorboard" / "pretraining" / path_part(player.name) / spec.game),
+        )
     return list(tasks.values())
 
 
