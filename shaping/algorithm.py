@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from shaping.artifacts import ArtifactCache, key_digest
+from shaping.artifacts import ArtifactCache, key_digest, without_code
 from shaping.config import config_as_dict
 from shaping.errors import UnsupportedError
 from shaping.game import ExactAnalysis, Game, Pair, Trajectories
@@ -277,7 +277,7 @@ class Algorithm(ABC):
         would depend on what the process ran before (test order, a worker's earlier tasks).
         The code version is left out of the seed: a change of code that keeps the numerics
         (a refactor, a new library version) retrains the same artifact bit for bit."""
-        key = {name: value for name, value in self.artifact_key(game).items() if name != "code"}
+        key = without_code(self.artifact_key(game))
         seed = int(key_digest(key)[:15], 16)
         devices = [game.device.index or 0] if game.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):

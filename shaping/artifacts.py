@@ -31,8 +31,14 @@ def key_digest(key: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _without_code(key: dict[str, Any]) -> dict[str, Any]:
+def without_code(key: dict[str, Any]) -> dict[str, Any]:
+    """`key` (of an artifact or a match) but its code version: what a stale entry shares."""
     return {name: value for name, value in key.items() if name != "code"}
+
+
+def stored_form(key: dict[str, Any]) -> Any:
+    """`key` as a record stores it (JSON types: tuples become lists), for comparisons."""
+    return json.loads(json.dumps(key, sort_keys=True, default=str))
 
 
 def _read_record(path: Path) -> dict[str, Any]:
@@ -60,7 +66,7 @@ class ArtifactCache:
         """`stored` (intact, under `key`), `corrupt`, `stale` (absent, but held under another
         code version) or `missing`; reads records without unpickling their payloads."""
         path = self.path(algorithm, game, key)
-        wanted = json.loads(json.dumps(key, sort_keys=True, default=str))
+        wanted = stored_form(key)
         if path.exists():
             try:
                 return "stored" if _read_record(path)["key"] == wanted else "corrupt"
@@ -68,7 +74,7 @@ class ArtifactCache:
                 return "corrupt"
         for other in path.parent.glob("*.pt"):
             try:
-                if _without_code(_read_record(other)["key"]) == _without_code(wanted):
+                if without_code(_read_record(other)["key"]) == without_code(wanted):
                     return "stale"
             except Exception:  # another artifact's damage is not this one's state
                 continue
@@ -82,7 +88,7 @@ class ArtifactCache:
         try:
             record = _read_record(path)
             payload_bytes = record["payload"]
-            if record["key"] != json.loads(json.dumps(key, sort_keys=True, default=str)):
+            if record["key"] != stored_form(key):
                 raise ValueError("stored key differs (version or configuration mismatch)")
             return torch.load(io.BytesIO(payload_bytes), map_location="cpu", weights_only=False)
         except Exception as error:  # any unreadable artifact is retrained, never used
@@ -97,7 +103,7 @@ class ArtifactCache:
         torch.save(payload, buffer)
         payload_bytes = buffer.getvalue()
         record = {
-            "key": json.loads(json.dumps(key, sort_keys=True, default=str)),
+            "key": stored_form(key),
             "checksum": hashlib.sha256(payload_bytes).hexdigest(),
             "payload": payload_bytes,
         }

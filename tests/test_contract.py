@@ -88,39 +88,37 @@ def test_supports_agrees_with_the_yaml_unsupported_entries(name):
         assert reason is None, f"{name} refuses {game_name} ({reason}): declare it in unsupported:"
 
 
-def views_seen(name: str, artifacts: ArtifactCache) -> list[tuple[Algorithm, MatchView, Any]]:
-    """(algorithm, view, state before update) of every update `name` made in its match."""
-    seen = []
+@pytest.fixture(scope="module")
+def updates(artifacts):
+    """updates(name): (algorithm, view, fingerprint of the state before update, that state)
+    of every update `name` made in its match, recorded once per entrant for both tests."""
+    recorded: dict[str, list[tuple[Algorithm, MatchView, Any, Any]]] = {}
 
-    def recording(cls: type) -> None:
-        update = cls.update
+    def of(name: str) -> list[tuple[Algorithm, MatchView, Any, Any]]:
+        if name not in recorded:
+            cls = REGISTRY.algorithm(name).cls
+            update = cls.update
+            seen = []
 
-        def wrapped(self, state, view):
-            before = fingerprint(state)
-            after = update(self, state, view)
-            seen.append((self, view, before, state))
-            return after
+            def wrapped(self, state, view):
+                before = fingerprint(state)
+                after = update(self, state, view)
+                seen.append((self, view, before, state))
+                return after
 
-        cls.update = wrapped  # type: ignore[method-assign]
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(cls, "update", wrapped)
+                play(REGISTRY, name, artifacts)
+            recorded[name] = [entry for entry in seen if entry[0].name == name]
+        return recorded[name]
 
-    cls = REGISTRY.algorithm(name).cls
-    saved = cls.__dict__.get("update")
-    recording(cls)
-    try:
-        play(REGISTRY, name, artifacts)
-    finally:
-        if saved is None:
-            del cls.update
-        else:
-            cls.update = saved  # type: ignore[method-assign]
-    return [(a, v, (b, s)) for a, v, b, s in seen if a.name == name]
+    return of
 
 
 @pytest.mark.parametrize("name", ENTRANTS)
-def test_a_view_shows_the_opponents_parameters_to_white_box_entrants_only(name, artifacts):
-    updates = views_seen(name, artifacts)
-    assert updates, f"{name} made no update"
-    for algorithm, view, _ in updates:
+def test_a_view_shows_the_opponents_parameters_to_white_box_entrants_only(name, updates):
+    assert updates(name), f"{name} made no update"
+    for algorithm, view, _, _ in updates(name):
         public = {attribute for attribute in dir(view) if not attribute.startswith("_")}
         assert not public & {"outcome", "policies", "params"}
         if type(algorithm).white_box:
@@ -137,11 +135,11 @@ def test_a_view_shows_the_opponents_parameters_to_white_box_entrants_only(name, 
 
 
 @pytest.mark.parametrize("name", ENTRANTS)
-def test_update_leaves_the_state_it_was_given_unless_declared_in_place(name, artifacts):
+def test_update_leaves_the_state_it_was_given_unless_declared_in_place(name, updates):
     cls = REGISTRY.algorithm(name).cls
     if cls.updates_in_place:
         pytest.skip(f"{name} declares updates_in_place")
-    for _, _, (before, state) in views_seen(name, artifacts):
+    for _, _, before, state in updates(name):
         assert fingerprint(state) == before, f"{name}.update changed the state it was given"
 
 

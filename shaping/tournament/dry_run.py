@@ -25,17 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shaping.artifacts import ArtifactCache
+from shaping.artifacts import ArtifactCache, without_code
 from shaping.tournament.plan import MatchSpec, Plan
 from shaping.tournament.progress import format_duration
 from shaping.tournament.run import artifact_needs
 from shaping.tournament.store import STORE_FILE
 
 
-def _without_code(identity: dict[str, Any]) -> str:
+def _identity_but_code(identity: dict[str, Any]) -> str:
     """A match's identity but its code version, as the store writes identities (JSON)."""
-    rest = {name: value for name, value in identity.items() if name != "code"}
-    return json.dumps(rest, sort_keys=True, default=str)
+    return json.dumps(without_code(identity), sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,12 @@ def dry_run(plan: Plan, out: Path, artifacts: str | None, retry_failed: bool) ->
     """The JSON-friendly plan of a run into `out` (see the module docstring)."""
     rows = read_store(out)
     by_key = {row.key: row for row in rows}
-    by_match = {_without_code(row.identity): row for row in rows}
+    by_match = {_identity_but_code(row.identity): row for row in rows}
     specs = list({spec.key: spec for spec in plan.matches}.values())
     matches, to_play, estimates = [], [], []
     for spec in specs:
         row = by_key.get(spec.key)
-        earlier = by_match.get(_without_code(spec.identity()))
+        earlier = by_match.get(_identity_but_code(spec.identity()))
         if row is not None:
             state = "stored" if row.status == "done" else "failed"
         else:

@@ -4,6 +4,7 @@ nothing played or written."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -129,7 +130,7 @@ def test_a_bad_cost_model_is_one_error_naming_the_field(tmp_path, cost, message)
     registry = Registry.load()
     profile_file = tmp_path / "bad.yaml"
     profile_file.write_text(f"games:\n  ipd: {{seeds: 2, iterations: 10}}\ncost: {cost}\n")
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("'", "'")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_profile(str(profile_file), registry)
 
 
