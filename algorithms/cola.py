@@ -44,10 +44,10 @@ from shaping.joint_functions import (
     JointNet,
     JointState,
     SeatValues,
-    TrainingLog,
     cosine_decay,
     uniform_box,
 )
+from shaping.progress import TrainingMonitor
 
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (h_1 [N, d_1], h_2 [N, d_2]): both seats' update functions
 UpdateFunctions = Callable[[Tensor, Tensor], Pair]
@@ -117,7 +117,7 @@ def train_update_functions(
     dims: tuple[int, int],
     config: COLAConfig,
     generator: torch.Generator,
-    log: TrainingLog,
+    monitor: TrainingMonitor,
     sampled: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[tuple[JointNet, JointNet], dict[str, float]]:
@@ -154,10 +154,10 @@ def train_update_functions(
         loss.backward()
         optimizer.step()
         schedule.step()
-        log.scalars(step, config.steps, consistency_loss=loss.item())
+        monitor.update(step + 1, {"cola/consistency_loss": loss.item()})
     seconds = time.perf_counter() - start
     held_out = held_out_consistency(values, updates, config, dims, generator, sampled, dtype)
-    log.close()
+    monitor.close()
     return networks, {"held_out_consistency_loss": held_out, "training_seconds": seconds}  # type: ignore[return-value]
 
 
@@ -188,16 +188,20 @@ class COLA(JointFunctionLearner):
     """θ_i ← θ_i + h_i(θ_i, θ_-i), with h_1, h_2 pretrained to be mutually consistent."""
 
     Config = COLAConfig
-    networks_name = "update functions"
     assumptions = (
         "opponent's parameters (white box), else a fitted opponent model",
         "pretrained update functions (exact values; DiCE on the coin game)",
     )
 
     def train(self, game: Game, context: TrainingContext) -> dict[str, Any]:
-        family, generator, oracle, log = self.pretraining(game, context)
+        family, generator, oracle, monitor = self.pretraining(game, context)
         networks, metrics = train_update_functions(
-            oracle.values, (family.dim, family.dim), self.config, generator, log, not oracle.exact
+            oracle.values,
+            (family.dim, family.dim),
+            self.config,
+            generator,
+            monitor,
+            not oracle.exact,
         )
         return self.artifact(networks, metrics)
 

@@ -53,10 +53,10 @@ from shaping.joint_functions import (
     JointNet,
     JointState,
     JointValueOracle,
-    TrainingLog,
     uniform_box,
     value_scale,
 )
+from shaping.progress import TrainingMonitor
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class MetaValueTrainer:
         follows_meva[(draw >= config.naive_share / 2) & (draw < config.naive_share), 0] = False
         return joint, follows_meva  # type: ignore[return-value]
 
-    def train(self, log: TrainingLog) -> dict[str, float]:
+    def train(self, monitor: TrainingMonitor) -> dict[str, float]:
         config = self.config
         joint, follows_meva = self.restart(config.trajectories)
         age = torch.randint(
@@ -222,8 +222,8 @@ class MetaValueTrainer:
                     follows_meva[finished] = fresh_follow
                     age[finished] = 0
             recent = [*recent[-99:], loss.item()]
-            log.scalars(step, config.steps, td_loss=recent[-1])
-        log.close()
+            monitor.update(step + 1, {"meva/td_loss": recent[-1]})
+        monitor.close()
         return {
             "td_loss": sum(recent) / len(recent),
             "training_seconds": time.perf_counter() - start,
@@ -234,16 +234,15 @@ class MeVa(JointFunctionLearner):
     """θ_i ← θ_i + α (∇_i f_i + ∇_i U_i(θ_i, θ_-i)), U_i the learned meta-value correction."""
 
     Config = MeVaConfig
-    networks_name = "meta-value"
     assumptions = (
         "opponent's parameters (white box), else a fitted opponent model",
         "pretrained meta-value (exact values; sampled on the coin game)",
     )
 
     def train(self, game: Game, context: TrainingContext) -> dict[str, Any]:
-        family, generator, oracle, log = self.pretraining(game, context)
+        family, generator, oracle, monitor = self.pretraining(game, context)
         trainer = MetaValueTrainer(oracle, family.dim, self.config, generator)
-        metrics = trainer.train(log)
+        metrics = trainer.train(monitor)
         return self.artifact(trainer.networks, metrics)
 
     def update(self, state: JointState, view: MatchView) -> JointState:

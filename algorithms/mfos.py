@@ -130,10 +130,6 @@ class MFOSConfig:
         return PPOSettings(self.epochs, self.clip, self.entropy, self.value_coef)
 
 
-#: configuration fields that change how a trained meta-policy plays, not what it learns
-PLAY_FIELDS = ("deterministic", "keep_training")
-
-
 @dataclass
 class MFOSState:
     """One match seat: each seed's inner policy for the coming iteration (5 logits, or the
@@ -546,6 +542,8 @@ class MFOS(Algorithm):
     pretrained = True
     #: the meta-learner's recurrent context and its experience buffer advance in place
     updates_in_place = True
+    #: how the meta-policy is played does not change it
+    play_fields = ("deterministic", "keep_training")
     assumptions = (
         "pretrained meta-policy (PPO against naive/LOLA learners, then meta-self-play)",
         "matrix games: the opponent's policy parameters when visible, else a memory-one "
@@ -566,15 +564,6 @@ class MFOS(Algorithm):
                 return "on sampled games the training pool holds naive learners only"
             return None
         return "M-FOS needs memory-one policies with exact values, or a game with episodes"
-
-    def artifact_key(self, game: Game) -> dict[str, Any]:
-        """The meta-policy does not depend on how it is played: `deterministic` and
-        `keep_training` leave the artifact's key unchanged."""
-        key = super().artifact_key(game)
-        key["config"] = {
-            name: value for name, value in key["config"].items() if name not in PLAY_FIELDS
-        }
-        return key
 
     def build_meta_learner(self, game: Game) -> MetaLearner:
         """The untrained meta-game of this configuration on `game`."""
@@ -643,8 +632,7 @@ class MFOS(Algorithm):
     # --- playing --------------------------------------------------------------------------
 
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> MFOSState:
-        if self.learner is None or self.learner.game.name != game.name:
-            raise UnsupportedError(f"{self.name} has no meta-policy for {game.name}: prepare it")
+        self.require_artifact(game)
         learner, optimizer, experience = self.learner, None, None
         if self.config.keep_training:  # a private copy, so other matches see the artifact
             learner = copy.deepcopy(learner)

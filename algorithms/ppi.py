@@ -43,6 +43,7 @@ from shaping.config import field, in_range, non_negative, positive
 from shaping.errors import UnsupportedError
 from shaping.game import Game, Trajectories
 from shaping.policies import BlackBoxPolicy, Feedback
+from shaping.progress import TrainingMonitor
 from shaping.sequence_model import (
     FitSettings,
     Histories,
@@ -135,10 +136,6 @@ class PPIConfig:
             grad_clip=self.grad_clip,
             weights=LossWeights(self.action_weight, self.observation_weight, self.reward_weight),
         )
-
-
-#: fields of PPIConfig that only change how a trained model plays a match
-MATCH_FIELDS = ("match_rollouts", "match_lookahead", "match_epochs")
 
 
 @dataclass(frozen=True)
@@ -274,6 +271,8 @@ class PPI(Algorithm):
 
     Config = PPIConfig
     pretrained = True
+    #: how the trained model plays matches does not change it
+    play_fields = ("match_rollouts", "match_lookahead", "match_epochs")
     assumptions = (
         "pretrained sequence model (mixed pool: itself and random tabular agents)",
         "infers the co-player in context",
@@ -282,12 +281,6 @@ class PPI(Algorithm):
     def __init__(self, config: PPIConfig, name: str | None = None) -> None:
         super().__init__(config, name)
         self.trained: PPIModel | None = None
-
-    def artifact_key(self, game: Game) -> dict[str, Any]:
-        """The artifact depends on everything but how the trained model plays matches."""
-        key = super().artifact_key(game)
-        key["config"] = {k: v for k, v in key["config"].items() if k not in MATCH_FIELDS}
-        return key
 
     def supports(self, game: Game) -> str | None:
         generator = torch.Generator(device=game.device).manual_seed(0)
@@ -302,7 +295,7 @@ class PPI(Algorithm):
     def train(self, game: Game, context: TrainingContext) -> dict[str, Any]:
         config = self.config
         generator = torch.Generator(device=game.device).manual_seed(config.seed)
-        writer = _summary_writer(context)
+        monitor = TrainingMonitor(context, config.phases, f"{self.name} {game.name}", unit="phase")
         start = time.perf_counter()
         vocabulary = discover_vocabulary(game, generator)
         uniform = config.pretraining == "uniform"
@@ -352,16 +345,8 @@ class PPI(Algorithm):
                 **losses,
             )
             phases.append(stats)
-            _log_phase(writer, stats)
-            context.progress(
-                f"{self.name} {game.name}: phase {phase}/{config.phases}, "
-                f"self-play action-0 rate {stats['self_play_action0']:.2f}, "
-                f"reward/step {stats['self_play_reward']:.2f} (self), "
-                f"{stats['tabular_reward']:.2f} (tabular), losses {_format_losses(losses)}, "
-                f"{stats['seconds']:.0f} s"
-            )
-        if writer is not None:
-            writer.close()
+            monitor.update(phase, {f"ppi/{k}": v for k, v in stats.items() if k != "phase"})
+        monitor.close()
         return current.payload(phases)
 
     def _fit(
@@ -449,10 +434,7 @@ class PPI(Algorithm):
     # --- in a match ---------------------------------------------------------------------------
 
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> PPIState:
-        if self.trained is None:
-            raise UnsupportedError(
-                f"{self.name} must be prepared (its model loaded) before playing"
-            )
+        self.require_artifact(game)
         seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
         local = torch.Generator(device=generator.device).manual_seed(seed)
         return PPIState(game, self.trained.model.stacked(), None, local)
@@ -482,19 +464,3 @@ class PPI(Algorithm):
 
 def _format_losses(losses: dict[str, float]) -> str:
     return " ".join(f"{name[5:]} {value:.3f}" for name, value in losses.items())
-
-
-def _summary_writer(context: TrainingContext) -> Any:
-    if context.log_dir is None:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(str(context.log_dir))
-
-
-def _log_phase(writer: Any, stats: dict[str, float]) -> None:
-    if writer is None:
-        return
-    for name, value in stats.items():
-        if name != "phase":
-            writer.add_scalar(f"ppi/{name}", value, int(stats["phase"]))

@@ -225,10 +225,15 @@ class Algorithm(ABC):
     updates_in_place: ClassVar[bool] = False
     #: whether the algorithm needs a pretrained artifact (see `train` and `load`)
     pretrained: ClassVar[bool] = False
+    #: config fields that change only how a pretrained agent plays, not what it trains: they
+    #: are left out of the artifact key, so changing them reuses the artifact
+    play_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, name: str | None = None) -> None:
         self.config = config
         self.name = name or type(self).__name__
+        #: the game whose artifact is installed (pretrained algorithms; see `install`)
+        self.prepared_for: str | None = None
 
     def supports(self, game: Game) -> str | None:
         """None if this algorithm can play `game`, else the reason why not."""
@@ -237,11 +242,15 @@ class Algorithm(ABC):
     # --- pretrained agents ------------------------------------------------------------------
 
     def artifact_key(self, game: Game) -> dict[str, Any]:
-        """Everything that determines this algorithm's artifact for `game`."""
+        """Everything that determines this algorithm's artifact for `game` (its configuration
+        but the `play_fields`)."""
+        config = config_as_dict(self.config)
         return {
             "algorithm": self.name,
             "class": f"{type(self).__module__}:{type(self).__qualname__}",
-            "config": config_as_dict(self.config),
+            "config": {
+                name: value for name, value in config.items() if name not in self.play_fields
+            },
             "game": game.name,
             "game_config": config_as_dict(game.config),
             "code": code_version([type(self).__module__, type(game).__module__]),
@@ -252,7 +261,23 @@ class Algorithm(ABC):
         raise NotImplementedError(f"{self.name} has nothing to pretrain")
 
     def load(self, payload: Any, game: Game) -> None:  # noqa: B027
-        """Install a payload produced by `train` (pretrained only)."""
+        """Read a payload produced by `train` into this instance (pretrained only); called
+        through `install`."""
+
+    def install(self, payload: Any, game: Game) -> None:
+        """`load` the payload trained for `game`, and remember that it is installed."""
+        self.load(payload, game)
+        self.prepared_for = game.name
+
+    def require_artifact(self, game: Game | None = None) -> None:
+        """Raise unless an artifact is installed (for `game`, when given): a pretrained
+        algorithm cannot play before `prepare`."""
+        if self.prepared_for is None or (game is not None and self.prepared_for != game.name):
+            wanted = f" for {game.name}" if game is not None else ""
+            raise UnsupportedError(
+                f"{self.name} has no artifact installed{wanted}: call prepare(game, artifacts) "
+                "before playing"
+            )
 
     def prepare(
         self, game: Game, artifacts: ArtifactCache, context: TrainingContext | None = None
@@ -268,7 +293,7 @@ class Algorithm(ABC):
             self.artifact_key(game),
             lambda: self.train_artifact(game, context),
         )
-        self.load(payload, game)
+        self.install(payload, game)
         return payload
 
     def train_artifact(self, game: Game, context: TrainingContext) -> Any:

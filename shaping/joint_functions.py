@@ -10,7 +10,7 @@ the coin game), against the game's values:
 * `JointValueOracle`: values of a batch of joint policies in seat order, exact where the game
   has them (closed form, differentiable to any order) and otherwise DiCE estimates on fresh
   roll-outs whose derivatives of every order estimate the true ones;
-* `uniform_box`, `TrainingLog`: sampling pretraining inputs, reporting progress;
+* `uniform_box`: sampling pretraining inputs (progress: `shaping.progress.TrainingMonitor`);
 * `JointFunctionConfig`, `JointFunctionLearner`: the configuration fields, pretraining set-up,
   artifact loading and state that COLA and MeVa share, so each writes only its own training
   and update rule.
@@ -26,17 +26,17 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from shaping.algorithm import Algorithm, TrainingContext
 from shaping.config import field, positive
-from shaping.errors import UnsupportedError
 from shaping.game import Game, Pair, Trajectories
 from shaping.opponent_model import OpponentModel
 from shaping.policies import ParametricPolicy, PolicyFamily
+from shaping.progress import TrainingMonitor
 
 Squash = Literal["clamp", "tanh"]
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (V_1 [N], V_2 [N]) in seat order
@@ -213,33 +213,6 @@ class JointValueOracle:
         return returns, gradients  # type: ignore[return-value]
 
 
-class TrainingLog:
-    """Scalars of a pretraining run: TensorBoard (when the context names a log_dir) and a
-    one-line progress report every `every` steps."""
-
-    def __init__(self, context: TrainingContext, title: str, every: int) -> None:
-        self.context = context
-        self.title = title
-        self.every = max(1, every)
-        self.writer = None
-        if context.log_dir is not None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(log_dir=str(context.log_dir))
-
-    def scalars(self, step: int, total: int, **values: float) -> None:
-        if self.writer is not None:
-            for name, value in values.items():
-                self.writer.add_scalar(f"{self.title}/{name}", value, step)
-        if step % self.every == 0 or step == total - 1:
-            shown = ", ".join(f"{name} {value:.4g}" for name, value in values.items())
-            self.context.progress(f"{self.title}: step {step + 1}/{total}: {shown}")
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 def cosine_decay(step: int, total: int) -> float:
     """Learning-rate factor annealed from 1 to 0 along a half cosine over `total` steps."""
     return 0.5 * (1.0 + math.cos(math.pi * step / max(1, total)))
@@ -282,8 +255,6 @@ class JointFunctionLearner(Algorithm):
 
     white_box = True
     pretrained = True
-    #: what the networks are, for the error raised when none are loaded
-    networks_name: ClassVar[str] = "networks"
 
     def __init__(self, config: JointFunctionConfig, name: str | None = None) -> None:
         super().__init__(config, name)
@@ -291,22 +262,21 @@ class JointFunctionLearner(Algorithm):
         self.metrics: dict[str, float] = {}
 
     def loaded_networks(self) -> tuple[JointNet, JointNet]:
-        """Both seats' networks (after `prepare` or `load`), or a clear error."""
-        if self.networks is None:
-            raise UnsupportedError(f"{self.name}: no {self.networks_name} loaded; call prepare()")
-        return self.networks
+        """Both seats' networks (after `prepare`), or the error of `require_artifact`."""
+        self.require_artifact()
+        return self.networks  # type: ignore[return-value]
 
     def pretraining(
         self, game: Game, context: TrainingContext
-    ) -> tuple[PolicyFamily, torch.Generator, JointValueOracle, TrainingLog]:
+    ) -> tuple[PolicyFamily, torch.Generator, JointValueOracle, TrainingMonitor]:
         """What `train` starts from: the compact family, the run's seeded generator, the
         game's values in that family and a progress log reporting about ten times."""
         config = self.config
         family = game.compact_family()
         generator = torch.Generator(device=game.device).manual_seed(config.seed)
         oracle = JointValueOracle(game, family, generator, config.episodes, config.horizon)
-        log = TrainingLog(context, f"{self.name}/{game.name}", every=max(1, config.steps // 10))
-        return family, generator, oracle, log
+        monitor = TrainingMonitor(context, config.steps, f"{self.name} {game.name}")
+        return family, generator, oracle, monitor
 
     @staticmethod
     def artifact(networks: tuple[JointNet, ...], metrics: dict[str, float]) -> dict[str, Any]:
@@ -319,7 +289,7 @@ class JointFunctionLearner(Algorithm):
         self.metrics = dict(payload["metrics"])
 
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> JointState:
-        self.loaded_networks()  # fail before the match starts when nothing is loaded
+        self.require_artifact(game)  # fail before the match starts
         family = game.compact_family()
         return JointState(family, family.init(seeds, generator), OpponentModel(family))
 

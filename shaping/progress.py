@@ -27,12 +27,15 @@ class TrainingMonitor:
         label: str,
         stream: TextIO | None = None,
         width: int = 24,
+        unit: str = "",
     ) -> None:
         self.context = context
         self.total = max(total, 1)
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
+        #: what is counted, shown before `done/total` (e.g. "phase")
+        self.unit = f"{unit} " if unit else ""
         self.start = time.perf_counter()
         self._tenth = -1
         self._writer = None
@@ -43,14 +46,15 @@ class TrainingMonitor:
             self._writer = SummaryWriter(log_dir=str(context.log_dir))
 
     def line(self, done: int, scalars: dict[str, float]) -> str:
-        """`label |####    | done/total [elapsed<left] name value ...`."""
+        """`label |####    | [unit ]done/total [elapsed<left] name value ...`."""
         fraction = min(done / self.total, 1.0)
         filled = round(fraction * self.width)
         elapsed = time.perf_counter() - self.start
         left = elapsed / fraction - elapsed if fraction > 0 else float("nan")
         shown = " ".join(f"{name} {value:.3f}" for name, value in scalars.items())
+        bar = "#" * filled + " " * (self.width - filled)
         return (
-            f"{self.label} |{'#' * filled}{' ' * (self.width - filled)}| {done}/{self.total} "
+            f"{self.label} |{bar}| {self.unit}{done}/{self.total} "
             f"[{elapsed:.0f}s<{left:.0f}s] {shown}"
         ).rstrip()
 

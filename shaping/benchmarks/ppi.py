@@ -52,7 +52,7 @@ def decisions(registry: Registry, game_name: str, quick: bool) -> list[Measureme
         algorithm = _algorithm(
             registry, game, phases=0, pretraining_trajectories=64, pretraining_epochs=1, **changes
         )
-        algorithm.load(algorithm.train(game, TrainingContext()), game)
+        algorithm.install(algorithm.train(game, TrainingContext()), game)
         improvement = algorithm.config.improvement(in_match=True)
         for batch in (1, 256):
             steps = 10 if quick else 40

@@ -7,6 +7,7 @@ version checks, and the coin-game extension."""
 from __future__ import annotations
 
 import dataclasses
+import io
 
 import numpy as np
 import pytest
@@ -24,9 +25,10 @@ from shaping.algorithm import TrainingContext
 from shaping.artifacts import ArtifactCache
 from shaping.config import build_config
 from shaping.errors import ConfigError
-from shaping.joint_functions import JointNet, JointValueOracle, TrainingLog, uniform_box
+from shaping.joint_functions import JointNet, JointValueOracle, uniform_box
 from shaping.lookahead import lookahead_gradient, opponent_after_steps
 from shaping.match import run_match
+from shaping.progress import TrainingMonitor
 from tests.algorithms.learned_artifacts import (
     configured,
     prepared,
@@ -73,8 +75,8 @@ def lola_updates(values, rate: float):
     return updates
 
 
-def quiet_log() -> TrainingLog:
-    return TrainingLog(TrainingContext(), "test", every=10**9)
+def quiet_log() -> TrainingMonitor:
+    return TrainingMonitor(TrainingContext(), total=1, label="test", stream=io.StringIO())
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +260,7 @@ def test_cola_approaches_the_mixed_equilibrium_of_matching_pennies(
 
 
 def test_playing_without_an_artifact_is_refused(registry, ipd):
-    with pytest.raises(Exception, match="no update functions loaded"):
+    with pytest.raises(Exception, match="cola has no artifact installed for ipd: call prepare"):
         tiny(registry, "cola", "ipd").init(ipd, 0, 2, generator())
 
 

@@ -69,7 +69,8 @@ def one_update(algorithm, state, ipd, opponent, player: int):
 def test_untrained_meva_is_a_naive_learner(ipd, player):
     """With U ≡ 0 (the networks' initial state) V̂ = f: MeVa takes the naive learner's step."""
     meva = MeVa(MeVaConfig(lr=0.7))
-    meva.networks = tuple(JointNet(5, 5, 1, (8,), "tanh", 7.0, "tanh") for _ in (0, 1))
+    untrained = tuple(JointNet(5, 5, 1, (8,), "tanh", 7.0, "tanh") for _ in (0, 1))
+    meva.install(meva.artifact(untrained, {}), ipd)
     naive = NaiveLearner(NaiveConfig(lr=0.7))
     state = meva.init(ipd, player, 4, generator(2))
     opponent = torch.randn(4, 5, generator=generator(3))
@@ -84,7 +85,7 @@ def test_update_adds_the_meta_value_gradient(ipd, player):
     """θ' - θ = α (∇f + ∇U(own, opponent)), U = scale · the player's own network, fed its
     own view."""
     meva = MeVa(MeVaConfig(lr=0.5))
-    meva.networks = random_networks(5, 4)
+    meva.install(meva.artifact(random_networks(5, 4), {}), ipd)
     state = meva.init(ipd, player, 4, generator(5))
     opponent = torch.randn(4, 5, generator=generator(6))
     own = state.params.clone().requires_grad_(True)

@@ -178,6 +178,7 @@ def test_keep_training_updates_a_private_copy_every_meta_episode(registry, ipd, 
     frozen.prepare(ipd, cache)
     player = MFOS(learning, "mfos")
     player.learner = frozen.learner  # the same trained meta-policy, now allowed to learn
+    player.prepared_for = frozen.prepared_for
     shared = {k: v.clone() for k, v in frozen.learner.network.state_dict().items()}
     state = player.init(ipd, 0, 4, generator(5))
     naive = registry.algorithm("naive").build("ipd")
