@@ -22,13 +22,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from shaping.actor_critic import Critic, actor_family, clip_by_norm, entropy
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, in_range, non_negative, positive
-from shaping.game import Game, Trajectories
-from shaping.optim import Ascent, OptimizerState
-from shaping.policies import ParametricPolicy, PolicyFamily
-from shaping.rl import discounted_returns, generalized_advantages, normalized, ppo_clipped_objective
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field, in_range, non_negative, positive
+from shaping.contracts.game import Game, Trajectories
+from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.families.actor_critic import Critic, actor_family, clip_by_norm, entropy
+from shaping.numerics.optim import Ascent, OptimizerState
+from shaping.numerics.rl import (
+    discounted_returns,
+    generalized_advantages,
+    normalized,
+    ppo_clipped_objective,
+)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from typing import Literal
 
 import torch
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field
-from shaping.errors import UnsupportedError
-from shaping.game import Game
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game
+from shaping.contracts.policies import Policy, TabularPolicy
 from shaping.interop import axelrod as bridge
-from shaping.policies import Policy, TabularPolicy
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ Zoo specifics. Pretraining (`train`) fits both seats' networks on the game's exa
 matrix games) and is cached as an artifact; each network takes (own, opponent) parameters in
 its player's own view, so a COLA player in seat i applies h_i against any opponent: the
 opponent's true parameters when they are visible and of its family, else the opponent model's
-estimate (shaping/opponent_model.py). On the coin game, an extension: COLA works in the game's
-two-parameter coin-chasing family (`Game.compact_family`), with DiCE estimates on fresh
-roll-outs in place of exact values; with sampled values each consistency loss is the inner
-product of two independently sampled residuals, an unbiased estimate of the squared norm.
+estimate (shaping/families/opponent_model.py). On the coin game, an extension: COLA works
+in the game's two-parameter coin-chasing family (`Game.compact_family`), with DiCE estimates
+on fresh roll-outs in place of exact values; with sampled values each consistency loss is the
+inner product of two independently sampled residuals, an unbiased estimate of the squared
+norm.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shaping.algorithm import MatchView, TrainingContext
-from shaping.config import field, positive
-from shaping.game import Game, Pair
-from shaping.joint_functions import (
+from shaping.contracts.algorithm import MatchView, TrainingContext
+from shaping.contracts.config import field, positive
+from shaping.contracts.game import Game, Pair
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.joint_functions import (
     JointFunctionConfig,
     JointFunctionLearner,
     JointNet,
@@ -47,7 +49,6 @@ from shaping.joint_functions import (
     cosine_decay,
     uniform_box,
 )
-from shaping.progress import TrainingMonitor
 
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (h_1 [N, d_1], h_2 [N, d_2]): both seats' update functions
 UpdateFunctions = Callable[[Tensor, Tensor], Pair]

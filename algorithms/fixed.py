@@ -13,10 +13,10 @@ from typing import Literal
 
 import torch
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field
-from shaping.game import Game
-from shaping.policies import Policy
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field
+from shaping.contracts.game import Game
+from shaping.contracts.policies import Policy
 
 Strategy = Literal["always_cooperate", "always_defect", "tit_for_tat", "random"]
 

@@ -29,9 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from shaping.algorithm import MatchView
-from shaping.config import field, positive
-from shaping.lookahead import ShapingConfig, ShapingLearner, ShapingState
+from shaping.contracts.algorithm import MatchView
+from shaping.contracts.config import field, positive
+from shaping.families.shaping_learner import ShapingConfig, ShapingLearner, ShapingState
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ and avoids strict saddles in all differentiable games (SOS paper, Theorems 5-6).
 
 from __future__ import annotations
 
-from shaping.algorithm import MatchView
-from shaping.lookahead import ShapingConfig, ShapingLearner, ShapingState
+from shaping.contracts.algorithm import MatchView
+from shaping.families.shaping_learner import ShapingConfig, ShapingLearner, ShapingState
 
 
 class LookAhead(ShapingLearner):

@@ -32,7 +32,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from shaping.actor_critic import (
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field, in_range, non_negative, positive
+from shaping.contracts.game import Game, Trajectories
+from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.families.actor_critic import (
     Critic,
     Exploring,
     PolicyReplay,
@@ -40,13 +44,9 @@ from shaping.actor_critic import (
     clip_by_norm,
     entropy,
 )
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, in_range, non_negative, positive
-from shaping.dice import loaded_dice_returns
-from shaping.game import Game, Trajectories
-from shaping.optim import Ascent, OptimizerState
-from shaping.policies import ParametricPolicy, PolicyFamily
-from shaping.rl import generalized_advantages, normalized
+from shaping.numerics.dice import loaded_dice_returns
+from shaping.numerics.optim import Ascent, OptimizerState
+from shaping.numerics.rl import generalized_advantages, normalized
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shaping.algorithm import MatchView, TrainingContext
-from shaping.config import discount, field, non_negative, positive
-from shaping.estimators import own_value_gradient
-from shaping.game import Game, Pair
-from shaping.joint_functions import (
+from shaping.contracts.algorithm import MatchView, TrainingContext
+from shaping.contracts.config import discount, field, non_negative, positive
+from shaping.contracts.game import Game, Pair
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.joint_functions import (
     JointFunctionConfig,
     JointFunctionLearner,
     JointNet,
@@ -56,7 +56,7 @@ from shaping.joint_functions import (
     uniform_box,
     value_scale,
 )
-from shaping.progress import TrainingMonitor
+from shaping.numerics.estimators import own_value_gradient
 
 
 @dataclass(frozen=True)

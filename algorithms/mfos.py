@@ -14,7 +14,8 @@ s_t = (σ(θ_t), σ(φ_t), seat): the cooperation probabilities of the agent's a
 memory-one policies, each in its own view (plus the agent's seat, a zoo addition so one
 meta-policy plays both seats of asymmetric games); a_t = θ_{t+1} ~ N(μ(s_t), diag
 softplus(ν(s_t))) over the 5 logits; r_t = (1 - γ) V_agent(θ_t, φ_t), exact; between inner
-games the opponent learns, φ ← φ + δ ξ (naive) or φ + δ (ξ + η χ) (LOLA), `shaping.learners`.
+games the opponent learns, φ ← φ + δ ξ (naive) or φ + δ (ξ + η χ) (LOLA),
+`shaping.families.simulated_coplayers`.
 
 Coin game (paper, coin-game experiments; src/coin_game/): the inner policy is a recurrent
 network acting at every step, its features multiplied by a conditioning vector c_t with
@@ -39,27 +40,32 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from shaping.algorithm import Algorithm, MatchView, Outcome, TrainingContext
-from shaping.config import discount, in_range, non_negative, positive
-from shaping.config import field as config_field
-from shaping.errors import ConfigError, UnsupportedError
-from shaping.estimators import own_value_gradient
-from shaping.game import Game, Trajectories
-from shaping.learners import LEARNER_RULES, ExactLearner, LearnerPool, seated_terms
-from shaping.metarl import (
+from shaping.contracts.algorithm import Algorithm, MatchView, Outcome, TrainingContext
+from shaping.contracts.config import discount, in_range, non_negative, positive
+from shaping.contracts.config import field as config_field
+from shaping.contracts.errors import ConfigError, UnsupportedError
+from shaping.contracts.game import Game, Trajectories
+from shaping.contracts.policies import NetworkFamily, Policy, PolicyFamily, TabularFamily
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.metarl import (
     ConditionedActorCritic,
     ConditionedFamily,
     EpisodeEncoder,
     GaussianActorCritic,
-    PPOSettings,
+    MetaPPOSettings,
     normalized_returns,
     ppo_update,
 )
-from shaping.opponent_model import OpponentModel
-from shaping.optim import Ascent, OptimizerName
-from shaping.policies import NetworkFamily, Policy, PolicyFamily, TabularFamily
-from shaping.progress import TrainingMonitor
-from shaping.rl import discounted_returns, normalized
+from shaping.families.opponent_model import OpponentModel
+from shaping.families.simulated_coplayers import (
+    LEARNER_RULES,
+    ExactLearner,
+    LearnerPool,
+    seated_terms,
+)
+from shaping.numerics.estimators import own_value_gradient
+from shaping.numerics.optim import Ascent, OptimizerName
+from shaping.numerics.rl import discounted_returns, normalized
 
 
 def _learner_names(names: tuple[str, ...]) -> str | None:
@@ -126,8 +132,8 @@ class MFOSConfig:
         return None
 
     @property
-    def ppo(self) -> PPOSettings:
-        return PPOSettings(self.epochs, self.clip, self.entropy, self.value_coef)
+    def ppo(self) -> MetaPPOSettings:
+        return MetaPPOSettings(self.epochs, self.clip, self.entropy, self.value_coef)
 
 
 @dataclass
@@ -427,7 +433,7 @@ class ConditionedMetaLearner(MetaLearner):
         self, rules: tuple[str, ...], pool_games: int, self_games: int, generator: torch.Generator
     ) -> tuple[EpisodeExperience, dict[str, float]]:
         """Learners are the zoo's naive learner on sampled games (REINFORCE with a baseline,
-        `shaping.estimators`); the agent sits in seat 0 against them (the coin game is
+        `shaping.numerics.estimators`); the agent sits in seat 0 against them (the coin game is
         symmetric in egocentric views)."""
         if set(rules) != {"naive"}:
             raise UnsupportedError("on sampled games the training pool holds naive learners only")

@@ -17,12 +17,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, non_negative
-from shaping.estimators import own_value_gradient
-from shaping.game import Game
-from shaping.optim import Ascent, OptimizerName, OptimizerState
-from shaping.policies import ParametricPolicy, PolicyFamily
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field, non_negative
+from shaping.contracts.game import Game
+from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.numerics.estimators import own_value_gradient
+from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ Weis et al. 2026, "Multi-agent cooperation through in-context co-player inferenc
 arXiv 2602.16301 (Sec. 2, App. A.3.1, Algorithm 1).
 
 A sequence model p_φ of the player's interaction history x≤t (observations, actions, rewards;
-see shaping/sequence_model.py) is at once a world model, a model of the co-player inferred in
-context from the history alone, and a prior over the player's own actions. PPI acts with the
-prior improved at decision time (Sec. 2, Eq. 1; App. A.3.1, "Inference"):
+see shaping/families/sequence_model.py) is at once a world model, a model of the co-player
+inferred in context from the history alone, and a prior over the player's own actions. PPI
+acts with the prior improved at decision time (Sec. 2, Eq. 1; App. A.3.1, "Inference"):
 
     π(a | x≤t) ∝ p_φ(a | x≤t) · exp(β Q̂_p(x≤t, a)),
 
@@ -38,13 +38,13 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from shaping.algorithm import Algorithm, MatchView, TrainingContext
-from shaping.config import field, in_range, non_negative, positive
-from shaping.errors import UnsupportedError
-from shaping.game import Game, Trajectories
-from shaping.policies import BlackBoxPolicy, Feedback
-from shaping.progress import TrainingMonitor
-from shaping.sequence_model import (
+from shaping.contracts.algorithm import Algorithm, MatchView, TrainingContext
+from shaping.contracts.config import field, in_range, non_negative, positive
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game, Trajectories
+from shaping.contracts.policies import BlackBoxPolicy, Feedback
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.sequence_model import (
     FitSettings,
     Histories,
     LossWeights,

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, in_range, non_negative, positive
-from shaping.errors import UnsupportedError
-from shaping.game import Game
-from shaping.interop.rllib import PPOSettings, RLlibLearners, RLlibPolicy
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field, in_range, non_negative, positive
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game
+from shaping.interop.rllib import RLlibLearners, RLlibPolicy, RLlibPPOSettings
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class RLlibPPO(Algorithm):
     def init(
         self, game: Game, player: int, seeds: int, generator: torch.Generator
     ) -> RLlibLearners:
-        return RLlibLearners(game, seeds, PPOSettings(**asdict(self.config)), generator)
+        return RLlibLearners(game, seeds, RLlibPPOSettings(**asdict(self.config)), generator)
 
     def policy(self, state: RLlibLearners) -> RLlibPolicy:
         return state.policy()

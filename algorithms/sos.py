@@ -2,7 +2,7 @@
 Differentiable Games"), Algorithm 1, written for values V = -L that are maximised.
 
 With ξ the players' naive gradients, H_o ξ the LookAhead term and χ the shaping term (see
-shaping/lookahead.py), for both players at once:
+shaping/families/shaping_learner.py), for both players at once:
 
     ξ0 = ξ + η H_o ξ                                       (line 3: LookAhead, (I - αH_o)ξ)
     p1 = 1 if ⟨ηχ, ξ0⟩ ≥ 0 else min(1, -a ‖ξ0‖² / ⟨ηχ, ξ0⟩)   (line 4; ⟨-αχ, ξ0⟩ for losses)
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
-from shaping.algorithm import MatchView
-from shaping.config import field, in_range
-from shaping.lookahead import ShapingConfig, ShapingLearner, ShapingState
+from shaping.contracts.algorithm import MatchView
+from shaping.contracts.config import field, in_range
+from shaping.families.shaping_learner import ShapingConfig, ShapingLearner, ShapingState
 
 
 @dataclass(frozen=True)

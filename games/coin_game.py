@@ -25,21 +25,20 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from shaping.config import discount, field, in_range, positive
-from shaping.errors import UnsupportedError
-from shaping.game import Game, ObservationSpec, Pair, Trajectories
-from shaping.nets import BatchedMLP, SeedBatchedModule
-from shaping.policies import (
+from shaping.contracts.config import discount, field, in_range, positive
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game, ObservationSpec, Pair, Trajectories
+from shaping.contracts.policies import (
     BlackBoxPolicy,
     Feedback,
     NetworkFamily,
     PolicyFamily,
     sample_categorical,
 )
+from shaping.numerics.nets import BatchedMLP, SeedBatchedModule
 
 #: (row, column) displacement of each action
 MOVES = ((0, 1), (0, -1), (1, 0), (-1, 0))
-MOVE_NAMES = ("right", "left", "down", "up")
 CHANNELS = 4
 
 

@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from shaping.config import field, non_negative
-from shaping.errors import UnsupportedError
-from shaping.game import Game, Pair, Trajectories
-from shaping.policies import ParametricPolicy, PolicyFamily, PolicyKind
+from shaping.contracts.config import field, non_negative
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game, Pair, Trajectories
+from shaping.contracts.policies import ParametricPolicy, PolicyFamily, PolicyKind
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import ClassVar, NamedTuple
 import torch
 from torch import Tensor
 
-from shaping.config import discount, field, non_negative, positive
-from shaping.errors import UnsupportedError
-from shaping.game import ExactAnalysis, Game, ObservationSpec, Pair, Trajectories
-from shaping.policies import PolicyFamily, TabularFamily, TabularPolicy
+from shaping.contracts.config import discount, field, non_negative, positive
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import ExactAnalysis, Game, ObservationSpec, Pair, Trajectories
+from shaping.contracts.policies import PolicyFamily, TabularFamily, TabularPolicy
 
 #: own-view state index of player 2 for each state index in player 1's view (CD <-> DC)
 SEAT_REMAP = (0, 1, 3, 2, 4)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from shaping import benchmarks
-from shaping.runtime import configure_threads
+from shaping.engine.runtime import configure_threads
 
 
 @dataclass

@@ -15,10 +15,9 @@ from typing import Any
 
 import yaml
 
-from shaping.errors import ConfigError, UnsupportedError, ZooError
+from shaping.contracts.errors import ConfigError, UnsupportedError, ZooError
 
 EXIT_USAGE = 2
-Command = Callable[[argparse.Namespace], int]
 
 
 def _positive_int(field: str) -> Callable[[str], int]:
@@ -57,7 +56,7 @@ def _field_assignment(text: str) -> tuple[str, Any]:
 
 
 def _load_registry(args: argparse.Namespace) -> Any:
-    from shaping.registry import Registry
+    from shaping.engine.registry import Registry
 
     return Registry.load(args.configs)
 
@@ -74,6 +73,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
         for value in provider.cls.parameter_choices():
             print(f"{provider.name}:{value}")
+        return 0
+    if args.algorithm:
+        _list_fields(registry, args.algorithm)
         return 0
     print("Games")
     for entry in registry.games.values():
@@ -103,6 +105,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_fields(registry: Any, name: str) -> None:
+    """One algorithm's configuration: each field's type, default and doc, and the value each
+    game's registered configuration gives it where that differs from the default."""
+    from shaping.contracts.config import config_as_dict, describe_fields
+
+    entry = registry.algorithm(name, "algorithm")
+    print(f"{entry.name}: {entry.description}")
+    if entry.paper:
+        print(f"paper: {entry.paper}")
+    print(f"module: {entry.module} (configured in {entry.source})")
+    per_game = {game: config_as_dict(config) for game, config in entry.configs.items()}
+    for field, type_name, default, doc in describe_fields(entry.cls.Config):
+        print(f"  {field} ({type_name}, default {default!r}){': ' + doc if doc else ''}")
+        for game, values in per_game.items():
+            if values[field] != _as_shown(default):
+                print(f"      {game}: {values[field]!r}")
+    for game, reason in entry.unsupported.items():
+        print(f"  n/a on {game}: {reason}")
+
+
+def _as_shown(value: Any) -> Any:
+    """A default as `config_as_dict` shows values (tuples as lists), for comparisons."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _format_summary(summary: dict[str, Any]) -> str:
     lines = [
         f"{summary['game']}: {summary['a']} (a) vs {summary['b']} (b), {summary['seeds']} seeds x "
@@ -122,9 +149,9 @@ def _format_summary(summary: dict[str, Any]) -> str:
 
 def cmd_match(args: argparse.Namespace) -> int:
     """Run one match and print (or write) its summary."""
-    from shaping.artifacts import ArtifactCache
-    from shaping.match import run_match
-    from shaping.runtime import resolve_device
+    from shaping.engine.artifacts import ArtifactCache
+    from shaping.engine.match import run_match
+    from shaping.engine.runtime import resolve_device
 
     registry = _load_registry(args)
     game_entry = registry.game(args.game, "--game")
@@ -166,9 +193,9 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Pretrain (or load) an algorithm's artifact for a game."""
-    from shaping.algorithm import TrainingContext
-    from shaping.artifacts import ArtifactCache
-    from shaping.runtime import resolve_device
+    from shaping.contracts.algorithm import TrainingContext
+    from shaping.engine.artifacts import ArtifactCache
+    from shaping.engine.runtime import resolve_device
 
     registry = _load_registry(args)
     game_entry = registry.game(args.game, "--game")
@@ -194,7 +221,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_tournament(args: argparse.Namespace) -> int:
     """Run (or resume) a round-robin tournament and write its leaderboard."""
-    from shaping.runtime import resolve_device
+    from shaping.engine.runtime import resolve_device
     from shaping.tournament.run import TournamentOptions, run_tournament, terminate_as_interrupt
 
     resolve_device(args.device)
@@ -296,6 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PROVIDER",
         help="list the names a provider offers (e.g. axelrod: axelrod:TitForTat, ...)",
+    )
+    listing.add_argument(
+        "algorithm",
+        nargs="?",
+        default=None,
+        help="an algorithm: its config fields, their docs, defaults and per-game values",
     )
     listing.set_defaults(run=cmd_list)
 
@@ -423,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `shaping` console script."""
-    from shaping.runtime import configure_threads
+    from shaping.engine.runtime import configure_threads
 
     configure_threads(1)
     parser = build_parser()

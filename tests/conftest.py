@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from shaping.registry import Registry
-from shaping.runtime import configure_threads
+from shaping.engine.registry import Registry
+from shaping.engine.runtime import configure_threads
 
 configure_threads(1)
 

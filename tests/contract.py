@@ -14,11 +14,11 @@ import hashlib
 import json
 import sys
 
-from shaping.algorithm import Algorithm
-from shaping.artifacts import ArtifactCache
-from shaping.match import MatchResult, run_match
-from shaping.registry import Registry
-from shaping.runtime import configure_threads
+from shaping.contracts.algorithm import Algorithm
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import MatchResult, run_match
+from shaping.engine.registry import Registry
+from shaping.engine.runtime import configure_threads
 from shaping.tournament.profile import load_profile
 
 GAME = "ipd"

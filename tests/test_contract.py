@@ -29,10 +29,10 @@ import pytest
 import torch
 from torch import nn
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.artifacts import ArtifactCache
-from shaping.errors import ConfigError, UnsupportedError
-from shaping.registry import Registry
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.errors import ConfigError, UnsupportedError
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.registry import Registry
 from tests.contract import GAME, build, digest, entrant_names, play
 
 REGISTRY = Registry.load()

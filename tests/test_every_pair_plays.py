@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shaping.match import run_match
-from shaping.registry import Registry
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
 
 _REGISTRY = Registry.load()
 _CASES = [

@@ -8,11 +8,11 @@ import dataclasses
 import tempfile
 import time
 
-from shaping.algorithm import TrainingContext
-from shaping.artifacts import ArtifactCache
 from shaping.bench import Measurement, best_seconds
-from shaping.match import run_match
-from shaping.registry import Registry
+from shaping.contracts.algorithm import TrainingContext
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
 
 
 def pretraining(registry: Registry, name: str, quick: bool) -> Measurement:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from shaping.bench import Measurement, best_seconds
-from shaping.match import run_match
-from shaping.registry import Registry
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
 
 
 def coin_game_steps(registry: Registry, quick: bool) -> list[Measurement]:

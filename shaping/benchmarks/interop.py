@@ -8,9 +8,9 @@ import time
 import torch
 
 from shaping.bench import Measurement, best_seconds
-from shaping.match import run_match
-from shaping.policies import TabularFamily
-from shaping.registry import Registry
+from shaping.contracts.policies import TabularFamily
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
 
 
 def axelrod_episode_steps(registry: Registry, quick: bool) -> list[Measurement]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 
 from shaping.bench import Measurement, best_seconds
-from shaping.match import run_match
-from shaping.registry import Registry
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
 
 
 def exact_updates(registry: Registry, algorithm: str, quick: bool) -> list[Measurement]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from shaping.algorithm import MatchView, Outcome
 from shaping.bench import Measurement
-from shaping.match import match_generators
-from shaping.registry import Registry
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.engine.match import match_generators
+from shaping.engine.registry import Registry
 
 BATCH = 128
 WINDOW = 10

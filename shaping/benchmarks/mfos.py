@@ -10,9 +10,9 @@ import time
 
 import torch
 
-from shaping.algorithm import TrainingContext
 from shaping.bench import Measurement, best_seconds
-from shaping.registry import Registry
+from shaping.contracts.algorithm import TrainingContext
+from shaping.engine.registry import Registry
 
 
 def meta_training_throughput(registry: Registry, quick: bool) -> list[Measurement]:

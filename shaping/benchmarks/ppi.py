@@ -15,10 +15,10 @@ import dataclasses
 
 import torch
 
-from shaping.algorithm import TrainingContext
 from shaping.bench import Measurement, best_seconds
-from shaping.registry import Registry
-from shaping.sequence_model import (
+from shaping.contracts.algorithm import TrainingContext
+from shaping.engine.registry import Registry
+from shaping.families.sequence_model import (
     RandomTablePolicy,
     RewardScale,
     SequenceModel,

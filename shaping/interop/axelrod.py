@@ -34,8 +34,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shaping.errors import UnsupportedError
-from shaping.policies import MEMORY_ONE_STATES, BlackBoxPolicy, Feedback
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.policies import MEMORY_ONE_STATES, BlackBoxPolicy, Feedback
 
 #: (R, S, T, P): reward, sucker's payoff, temptation, punishment (Axelrod's names)
 RSTP = tuple[float, float, float, float]

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from shaping.errors import ConfigError
-from shaping.game import Game
+from shaping.contracts.errors import ConfigError
+from shaping.contracts.game import Game
 
 #: agent names of seats 0 and 1
 AGENTS = ("player_0", "player_1")
@@ -26,7 +26,7 @@ def make_game(game: Game | str, device: str = "cpu", configs: str | None = None)
     """`game` itself, or the registered game of that name (zoo_configs/games.yaml)."""
     if isinstance(game, Game):
         return game
-    from shaping.registry import Registry
+    from shaping.engine.registry import Registry
 
     return Registry.load(configs).game(game, "game").build(device)
 

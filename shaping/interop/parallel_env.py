@@ -19,7 +19,7 @@ from typing import Any
 
 from pettingzoo import ParallelEnv
 
-from shaping.game import Game
+from shaping.contracts.game import Game
 from shaping.interop.episode import AGENTS, GameEpisode, make_game
 
 

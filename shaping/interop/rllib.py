@@ -37,15 +37,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shaping.errors import UnsupportedError
-from shaping.game import Game, Trajectories
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game, Trajectories
+from shaping.contracts.policies import BlackBoxPolicy, sample_categorical
 from shaping.interop.episode import GameEpisode
-from shaping.policies import BlackBoxPolicy, sample_categorical
-from shaping.rl import generalized_advantages, normalized
+from shaping.numerics.rl import generalized_advantages, normalized
 
 
 @dataclass(frozen=True)
-class PPOSettings:
+class RLlibPPOSettings:
     """The RLlib `PPOConfig` values the zoo sets (names as in RLlib; algorithms/rllib_ppo.py's
     Config has the same fields, validated)."""
 
@@ -85,7 +85,7 @@ class RLlibLearners:
     """S independent RLlib PPO learners (one module and optimiser per seed) for one seat."""
 
     def __init__(
-        self, game: Game, seeds: int, settings: PPOSettings, generator: torch.Generator
+        self, game: Game, seeds: int, settings: RLlibPPOSettings, generator: torch.Generator
     ) -> None:
         try:
             from ray.rllib.algorithms.ppo import PPOConfig

@@ -10,6 +10,6 @@
     stats.py     means and Student-t intervals over seeds
 
 No algorithm or game imports these modules (the match loop uses only `stats`), so editing the
-tournament or the report leaves every code version (`shaping.sources`), and so every stored
+tournament or the report leaves every code version (`shaping.engine.sources`), and so every stored
 match and pretrained artifact, valid.
 """

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shaping.artifacts import ArtifactCache, without_code
+from shaping.engine.artifacts import ArtifactCache, without_code
 from shaping.tournament.plan import MatchSpec, Plan
 from shaping.tournament.progress import format_duration
 from shaping.tournament.run import artifact_needs

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shaping.algorithm import TrainingContext
-from shaping.artifacts import ArtifactCache
-from shaping.errors import ConfigError, ZooError
-from shaping.match import run_match
-from shaping.registry import import_object
-from shaping.runtime import configure_threads
+from shaping.contracts.algorithm import TrainingContext
+from shaping.contracts.errors import ConfigError, ZooError
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.engine.registry import import_object
+from shaping.engine.runtime import configure_threads
 from shaping.tournament.plan import MatchSpec, Player
 from shaping.tournament.store import MatchRecord
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import torch
 
-from shaping.algorithm import Outcome
-from shaping.artifacts import key_digest
-from shaping.config import config_as_dict
-from shaping.errors import UnsupportedError
-from shaping.registry import GameEntry, Registry
-from shaping.sources import MATCH_LOOP_MODULE, code_version
+from shaping.contracts.algorithm import Outcome
+from shaping.contracts.config import config_as_dict
+from shaping.contracts.errors import UnsupportedError
+from shaping.engine.artifacts import key_digest
+from shaping.engine.registry import GameEntry, Registry
+from shaping.engine.sources import MATCH_LOOP_MODULE, code_version
 from shaping.tournament.profile import GameSettings, Profile
 
 #: the two fixed strategies whose self-play payoffs anchor the overall normalisation

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shaping.config import build_config
-from shaping.errors import ConfigError
-from shaping.registry import AlgorithmEntry, Registry, read_yaml, suggest
+from shaping.contracts.config import build_config
+from shaping.contracts.errors import ConfigError
+from shaping.engine.registry import AlgorithmEntry, Registry, read_yaml, suggest
 
 PROFILE_FIELDS = ("description", "seed", "games", "overrides", "cost")
 GAME_SETTING_FIELDS = ("seeds", "iterations", "config")

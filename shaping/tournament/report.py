@@ -49,7 +49,6 @@ from shaping.tournament.store import MatchRecord, ResultStore
 FINAL_FRACTION = 0.1
 #: reference payoffs closer than this are "the same" (zero-sum games): rank normalisation
 DEGENERATE_REFERENCE = 1e-6
-REPORT_FILES = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "index.html")
 CSV_COLUMNS = (
     "table",
     "game",

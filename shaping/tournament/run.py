@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from shaping.artifacts import ArtifactCache
-from shaping.errors import ConfigError
-from shaping.registry import Registry, import_object
+from shaping.contracts.errors import ConfigError
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.registry import Registry, import_object
 from shaping.tournament.curves import (
     has_curves,
     path_part,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from shaping.errors import ConfigError
+from shaping.contracts.errors import ConfigError
 
 STORE_FILE = "results.sqlite"
 SCHEMA_VERSION = "1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shaping.match import run_match
+from shaping.engine.match import run_match
 
 
 def self_play_own_coin_ratio(

@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from shaping.algorithm import Algorithm
-from shaping.artifacts import ArtifactCache
-from shaping.game import Game
-from shaping.registry import Registry
+from shaping.contracts.algorithm import Algorithm
+from shaping.contracts.game import Game
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.registry import Registry
 
 
 def shared_cache(tmp_path_factory: Any) -> ArtifactCache:

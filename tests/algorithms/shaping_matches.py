@@ -8,10 +8,10 @@ from typing import Any
 
 import torch
 
-from shaping.algorithm import Algorithm, MatchView, Outcome
-from shaping.game import Game
-from shaping.match import match_generators
-from shaping.policies import MEMORY_ONE_STATES
+from shaping.contracts.algorithm import Algorithm, MatchView, Outcome
+from shaping.contracts.game import Game
+from shaping.contracts.policies import MEMORY_ONE_STATES
+from shaping.engine.match import match_generators
 
 
 def play(

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from algorithms.advantage_alignment import aligned_advantages
-from shaping.match import run_match
+from shaping.engine.match import run_match
 from tests.algorithms.coin_checks import deficit_against_always_defect, self_play_own_coin_ratio
 from tests.algorithms.shaping_matches import cooperation_by_state, play
 

@@ -21,14 +21,14 @@ from algorithms.cola import (
     network_updates,
     train_update_functions,
 )
-from shaping.algorithm import TrainingContext
-from shaping.artifacts import ArtifactCache
-from shaping.config import build_config
-from shaping.errors import ConfigError
-from shaping.joint_functions import JointNet, JointValueOracle, uniform_box
-from shaping.lookahead import lookahead_gradient, opponent_after_steps
-from shaping.match import run_match
-from shaping.progress import TrainingMonitor
+from shaping.contracts.algorithm import TrainingContext
+from shaping.contracts.config import build_config
+from shaping.contracts.errors import ConfigError
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.joint_functions import JointNet, JointValueOracle, uniform_box
+from shaping.families.shaping_learner import lookahead_gradient, opponent_after_steps
 from tests.algorithms.learned_artifacts import (
     configured,
     prepared,
@@ -60,7 +60,7 @@ def seat_view(values, seat: int):
 
 
 def lola_updates(values, rate: float):
-    """LOLA's update functions for both seats through shaping/lookahead.py,
+    """LOLA's update functions for both seats through shaping/families/shaping_learner.py,
     h_i = α ∇_i V_i(θ_i, θ_j + α ∇_j V_j(θ)), differentiable in both players' parameters."""
 
     def updates(first, second):

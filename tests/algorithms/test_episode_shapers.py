@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shaping.match import run_match
+from shaping.engine.match import run_match
 
 EPISODE_SHAPERS = ["loqa", "advantage_alignment"]
 

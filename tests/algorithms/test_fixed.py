@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shaping.match import run_match
+from shaping.engine.match import run_match
 
 GAMMA = 0.96
 

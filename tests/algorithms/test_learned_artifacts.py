@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shaping.algorithm import TrainingContext
-from shaping.artifacts import ArtifactCache
-from shaping.match import run_match
+from shaping.contracts.algorithm import TrainingContext
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
 from tests.algorithms.learned_artifacts import (
     TINY,
     flip_one_byte,

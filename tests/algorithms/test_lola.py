@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from algorithms.lola import Lola, LolaConfig
-from shaping.algorithm import MatchView, Outcome
-from shaping.lookahead import ShapingOracle, ShapingState
-from shaping.match import run_match
-from shaping.opponent_model import OpponentModel
-from shaping.policies import FunctionPolicy, TabularPolicy
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.contracts.policies import FunctionPolicy, TabularPolicy
+from shaping.engine.match import run_match
+from shaping.families.opponent_model import OpponentModel
+from shaping.families.shaping_learner import ShapingOracle, ShapingState
 from tests.conftest import generator
 
 
@@ -111,7 +111,7 @@ def test_lola_cooperates_with_a_tit_for_tat_like_policy_in_the_ipd(registry, ipd
 
 def final_states(game, learners, seeds, iterations, seed=0):
     """The learners' states after the same loop as `run_match` (same generators)."""
-    from shaping.match import match_generators
+    from shaping.engine.match import match_generators
 
     environment, *player_generators = match_generators(seed, game.device)
     states = [

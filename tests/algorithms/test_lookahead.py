@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from algorithms.lookahead import LookAhead
-from shaping.algorithm import MatchView, Outcome
-from shaping.lookahead import ShapingConfig
-from shaping.match import run_match
-from shaping.policies import TabularPolicy
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.contracts.policies import TabularPolicy
+from shaping.engine.match import run_match
+from shaping.families.shaping_learner import ShapingConfig
 from tests.conftest import generator
 
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from algorithms.loqa import LOQA, LOQAState, modelled_opponent_log_probs, sarsa_targets
-from shaping.actor_critic import Critic, Exploring
-from shaping.dice import loaded_dice_returns
-from shaping.game import Trajectories
-from shaping.match import run_match
+from shaping.contracts.game import Trajectories
+from shaping.engine.match import run_match
+from shaping.families.actor_critic import Critic, Exploring
+from shaping.numerics.dice import loaded_dice_returns
 from tests.algorithms.coin_checks import deficit_against_always_defect, self_play_own_coin_ratio
 from tests.algorithms.shaping_matches import cooperation_by_state, play, with_config
 

@@ -12,13 +12,13 @@ import torch
 
 from algorithms.meva import MetaValueTrainer, MeVa, MeVaConfig, correction_gradient
 from algorithms.naive import NaiveConfig, NaiveLearner
-from shaping.algorithm import MatchView, Outcome
-from shaping.artifacts import ArtifactCache
-from shaping.config import build_config
-from shaping.errors import ConfigError
-from shaping.joint_functions import JointNet, JointValueOracle, uniform_box
-from shaping.match import run_match
-from shaping.policies import TabularPolicy
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.contracts.config import build_config
+from shaping.contracts.errors import ConfigError
+from shaping.contracts.policies import TabularPolicy
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.families.joint_functions import JointNet, JointValueOracle, uniform_box
 from shaping.tournament.profile import load_profile
 from tests.algorithms.learned_artifacts import (
     configured,

@@ -16,16 +16,16 @@ from algorithms.mfos import (
     MFOSConfig,
     ParameterMetaLearner,
 )
-from shaping.algorithm import MatchView, Outcome, TrainingContext
-from shaping.artifacts import ArtifactCache
-from shaping.config import build_config
-from shaping.errors import ConfigError
-from shaping.learners import seated_terms
-from shaping.match import run_match
-from shaping.metarl import ConditionedPolicy
-from shaping.opponent_model import fit_memory_one
-from shaping.policies import FunctionPolicy, TabularPolicy
-from shaping.registry import Registry
+from shaping.contracts.algorithm import MatchView, Outcome, TrainingContext
+from shaping.contracts.config import build_config
+from shaping.contracts.errors import ConfigError
+from shaping.contracts.policies import FunctionPolicy, TabularPolicy
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
+from shaping.families.metarl import ConditionedPolicy
+from shaping.families.opponent_model import fit_memory_one
+from shaping.families.simulated_coplayers import seated_terms
 from tests.conftest import generator
 
 TINY = {"games": 8, "meta_steps": 4, "hidden": 8, "meta_episodes": 1, "self_play_episodes": 1}

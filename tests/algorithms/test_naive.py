@@ -10,9 +10,9 @@ import torch
 
 from algorithms.naive import NaiveConfig, NaiveLearner, NaiveState
 from games.matrix import IteratedMatrixGame, MatrixGameConfig
-from shaping.algorithm import MatchView, Outcome
-from shaping.match import run_match
-from shaping.policies import FunctionPolicy, TabularPolicy
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.contracts.policies import FunctionPolicy, TabularPolicy
+from shaping.engine.match import run_match
 from tests.conftest import generator
 
 

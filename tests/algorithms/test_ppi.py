@@ -12,15 +12,15 @@ import torch
 import yaml
 
 from algorithms.ppi import PPI, Improvement, PPIConfig, PPIModel, PPIPolicy
-from shaping.algorithm import TrainingContext
-from shaping.artifacts import ArtifactCache
 from shaping.cli import main
-from shaping.config import build_config
-from shaping.errors import ConfigError
-from shaping.match import run_match
-from shaping.policies import BlackBoxPolicy, TabularPolicy
-from shaping.registry import Registry
-from shaping.sequence_model import (
+from shaping.contracts.algorithm import TrainingContext
+from shaping.contracts.config import build_config
+from shaping.contracts.errors import ConfigError
+from shaping.contracts.policies import BlackBoxPolicy, TabularPolicy
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
+from shaping.families.sequence_model import (
     FitSettings,
     ObservationVocabulary,
     RandomTablePolicy,
@@ -381,7 +381,7 @@ def test_weights_stay_fixed_in_a_match_unless_asked_to_keep_training(ipd, cache)
 
     learning = ppi({**TINY, "match_epochs": 1})
     learning.prepare(ipd, cache)
-    from shaping.algorithm import MatchView, Outcome
+    from shaping.contracts.algorithm import MatchView, Outcome
 
     state = learning.init(ipd, 0, 2, generator(31))
     opponent = TabularPolicy(torch.tensor([[3.0] * 5, [-3.0] * 5]))

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from shaping.cli import main
-from shaping.errors import ConfigError
-from shaping.match import run_match
-from shaping.registry import Registry
+from shaping.contracts.errors import ConfigError
+from shaping.engine.match import run_match
+from shaping.engine.registry import Registry
 from tests.conftest import generator
 
 pytest.importorskip("ray.rllib")
@@ -61,12 +61,12 @@ import hashlib
 from dataclasses import asdict
 import torch
 from algorithms.rllib_ppo import RLlibPPOConfig
-from shaping.interop.rllib import PPOSettings, RLlibLearners
-from shaping.registry import Registry
+from shaping.interop.rllib import RLlibPPOSettings, RLlibLearners
+from shaping.engine.registry import Registry
 torch.set_num_threads(1)
 game = Registry.load().game("ipd").build()
 learners = RLlibLearners(
-    game, 4, PPOSettings(**asdict(RLlibPPOConfig())), torch.Generator().manual_seed(3)
+    game, 4, RLlibPPOSettings(**asdict(RLlibPPOConfig())), torch.Generator().manual_seed(3)
 )
 for module in learners.modules:
     weights = b"".join(p.detach().numpy().tobytes() for p in module.parameters())
@@ -97,7 +97,7 @@ def test_rllib_ppo_configuration_errors_name_the_field(tmp_path):
     root = tmp_path / "zoo_configs"
     import shutil
 
-    from shaping.registry import DEFAULT_CONFIG_DIR
+    from shaping.engine.registry import DEFAULT_CONFIG_DIR
 
     shutil.copytree(DEFAULT_CONFIG_DIR, root)
     path = root / "algorithms" / "rllib_ppo.yaml"

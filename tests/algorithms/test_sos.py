@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from algorithms.sos import SosConfig, StableOpponentShaping
-from shaping.algorithm import MatchView, Outcome
-from shaping.lookahead import ShapingState
-from shaping.match import run_match
-from shaping.opponent_model import OpponentModel
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.engine.match import run_match
+from shaping.families.opponent_model import OpponentModel
+from shaping.families.shaping_learner import ShapingState
 from tests.conftest import generator
 
 

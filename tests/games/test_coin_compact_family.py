@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from games.coin_game import CoinState
-from shaping.policies import TabularFamily
+from shaping.contracts.policies import TabularFamily
 from tests.conftest import generator
 
 RIGHT, LEFT, DOWN, UP = range(4)

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from games.matrix import FIXED_LOGITS, IteratedMatrixGame, MatrixGameConfig
-from shaping.config import build_config
-from shaping.errors import ConfigError
-from shaping.policies import TabularPolicy
+from shaping.contracts.config import build_config
+from shaping.contracts.errors import ConfigError
+from shaping.contracts.policies import TabularPolicy
 from tests.conftest import generator
 
 GAMMA = 0.96
@@ -211,7 +211,7 @@ def test_game_works_in_double_precision():
 def test_closed_form_analysis_matches_autograd_to_second_order(ipd):
     """The matrix game's closed-form gradients equal the generic autograd ones, and their own
     derivatives (what LOLA differentiates) equal autograd's second derivatives."""
-    from shaping.game import Game
+    from shaping.contracts.game import Game
 
     params_a = torch.randn(6, 5, dtype=torch.float64, generator=generator(30)).requires_grad_(True)
     params_b = torch.randn(6, 5, dtype=torch.float64, generator=generator(31)).requires_grad_(True)

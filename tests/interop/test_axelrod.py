@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from shaping.cli import main
-from shaping.errors import ConfigError, UnsupportedError
+from shaping.contracts.errors import ConfigError, UnsupportedError
+from shaping.contracts.policies import Feedback, TabularFamily
 from shaping.interop.axelrod import (
     AxelrodPolicy,
     axelrod_game,
@@ -23,7 +24,6 @@ from shaping.interop.axelrod import (
     symmetric_rstp,
     zoo_payoffs,
 )
-from shaping.policies import Feedback, TabularFamily
 from tests.conftest import generator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,7 +218,7 @@ def test_stochastic_strategies_are_reproducible_from_the_generator(ipd):
 def test_importing_and_planning_with_the_zoo_does_not_import_axelrod():
     script = (
         "import sys, multiprocessing\n"
-        "from shaping.registry import Registry\n"
+        "from shaping.engine.registry import Registry\n"
         "import algorithms.axelrod, shaping.cli, shaping.tournament.run\n"
         "registry = Registry.load()\n"
         "assert 'axelrod' in registry.providers, registry.providers\n"

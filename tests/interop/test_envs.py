@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shaping.errors import UnsupportedError
-from shaping.registry import Registry
+from shaping.contracts.errors import UnsupportedError
+from shaping.engine.registry import Registry
 
 
 def _has_episodes(entry) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from shaping.actor_critic import (
+from shaping.contracts.policies import Feedback, FunctionPolicy, TabularPolicy
+from shaping.families.actor_critic import (
     Critic,
     Exploring,
     PolicyReplay,
@@ -13,8 +14,7 @@ from shaping.actor_critic import (
     huber,
     timed,
 )
-from shaping.optim import Ascent
-from shaping.policies import Feedback, FunctionPolicy, TabularPolicy
+from shaping.numerics.optim import Ascent
 from tests.conftest import generator
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from shaping.algorithm import Algorithm, TrainingContext
-from shaping.artifacts import ArtifactCache
 from shaping.cli import main
-from shaping.policies import TabularPolicy
+from shaping.contracts.algorithm import Algorithm, TrainingContext
+from shaping.contracts.policies import TabularPolicy
+from shaping.engine.artifacts import ArtifactCache
 
 
 @dataclass(frozen=True)
@@ -125,12 +125,14 @@ def test_a_new_code_version_with_the_same_numerics_retrains_the_same_artifact(
 ):
     """A refactor invalidates stored artifacts (the code version is in the key) but must not
     re-draw their initialisation: the retrained artifact is bit-identical."""
-    import shaping.algorithm
+    import shaping.contracts.algorithm
 
     algorithm = ToyPretrained(ToyConfig(), "toy")
     algorithm.prepare(ipd, ArtifactCache(tmp_path / "before", log=lambda message: None))
     before, old_key = algorithm.logits, algorithm.artifact_key(ipd)
-    monkeypatch.setattr(shaping.algorithm, "code_version", lambda *args, **kwargs: "refactored")
+    monkeypatch.setattr(
+        shaping.contracts.algorithm, "code_version", lambda *args, **kwargs: "refactored"
+    )
     assert algorithm.artifact_key(ipd) != old_key
     algorithm.prepare(ipd, ArtifactCache(tmp_path / "after", log=lambda message: None))
     assert torch.equal(algorithm.logits, before)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shaping.cli import main
-from shaping.registry import DEFAULT_CONFIG_DIR
+from shaping.engine.registry import DEFAULT_CONFIG_DIR
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -196,3 +196,17 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "shaping"
     completed = subprocess.run([str(script), "list"], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0 and "coin_game" in completed.stdout
+
+
+def test_list_algorithm_prints_its_fields_docs_defaults_and_per_game_values(capsys):
+    assert main(["list", "lola"]) == 0
+    out = capsys.readouterr().out
+    assert "  lr (float, default 1.0): learning rate δ\n      coin_game: 0.01\n" in out
+    assert "  optimizer (Literal, default 'sgd')" in out and "      coin_game: 'adam'\n" in out
+    assert "      ipd:" not in out  # the IPD uses every default
+
+
+def test_a_wrong_case_name_gets_a_suggestion(capsys):
+    assert main(["list", "LOLA"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("unknown algorithm 'LOLA' (did you mean 'lola'?)") and "\n" not in err

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from shaping.cli import main
-from shaping.config import build_config, field, positive
-from shaping.errors import ConfigError
+from shaping.contracts.config import build_config, field, positive
+from shaping.contracts.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from shaping.dice import batch_mean_baseline, dice_objective, magic_box
-from shaping.policies import TabularPolicy
+from shaping.contracts.policies import TabularPolicy
+from shaping.numerics.dice import batch_mean_baseline, dice_objective, magic_box
 from tests.conftest import generator
 
 REPLICATES, EPISODES, HORIZON = 32, 2048, 8

@@ -1,7 +1,7 @@
-"""shaping/joint_functions.py: the networks of both players' parameters (payload round trip,
-saturated and infinite inputs) and the joint value oracle (exact path equal to the closed
-form; the sampled path, used on the coin game, unbiased against exact finite-horizon values
-and gradients)."""
+"""shaping/families/joint_functions.py: the networks of both players' parameters (payload
+round trip, saturated and infinite inputs) and the joint value oracle (exact path equal to the
+closed form; the sampled path, used on the coin game, unbiased against exact finite-horizon
+values and gradients)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import io
 import pytest
 import torch
 
-from shaping.joint_functions import JointNet, JointValueOracle, uniform_box
+from shaping.families.joint_functions import JointNet, JointValueOracle, uniform_box
 from tests.conftest import generator
 
 

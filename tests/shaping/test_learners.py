@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from shaping.learners import ExactLearner, LearnerPool, seated_terms
-from shaping.lookahead import ShapingTerms
+from shaping.families.shaping_learner import ShapingTerms
+from shaping.families.simulated_coplayers import ExactLearner, LearnerPool, seated_terms
 from tests.conftest import generator
 
 

@@ -11,9 +11,11 @@ import higher
 import pytest
 import torch
 
-from shaping.algorithm import MatchView, Outcome
-from shaping.game import Game
-from shaping.lookahead import (
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.contracts.game import Game
+from shaping.contracts.policies import TabularPolicy
+from shaping.families.opponent_model import OpponentModel
+from shaping.families.shaping_learner import (
     ShapingOracle,
     ShapingTerms,
     dice_values_on,
@@ -21,8 +23,6 @@ from shaping.lookahead import (
     lookahead_gradient,
     shaping_terms,
 )
-from shaping.opponent_model import OpponentModel
-from shaping.policies import TabularPolicy
 from tests.conftest import generator
 
 
@@ -235,7 +235,7 @@ def test_terms_of_a_modelled_black_box_use_the_fitted_table(ipd):
     own = torch.randn(3, 5, generator=generator(13))
     black_box_logits = torch.tensor([[2.0, 2.0, -2.0, 2.0, -2.0]])
 
-    from shaping.policies import FunctionPolicy
+    from shaping.contracts.policies import FunctionPolicy
 
     def probabilities(observation: torch.Tensor) -> torch.Tensor:
         cooperate = torch.sigmoid(black_box_logits[0, observation])

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from shaping.algorithm import Algorithm, MatchView, Outcome
-from shaping.errors import MatchDiverged, UnsupportedError
-from shaping.match import run_match
-from shaping.policies import FunctionPolicy, TabularPolicy
+from shaping.contracts.algorithm import Algorithm, MatchView, Outcome
+from shaping.contracts.errors import MatchDiverged, UnsupportedError
+from shaping.contracts.policies import FunctionPolicy, TabularPolicy
+from shaping.engine.match import run_match
 from tests.conftest import generator
 
 

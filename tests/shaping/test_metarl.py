@@ -7,17 +7,17 @@ import math
 
 import torch
 
-from shaping.algorithm import TrainingContext
-from shaping.metarl import (
+from shaping.contracts.algorithm import TrainingContext
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.metarl import (
     ConditionedActorCritic,
     ConditionedFamily,
     EpisodeEncoder,
     GaussianActorCritic,
-    PPOSettings,
+    MetaPPOSettings,
     normalized_returns,
     ppo_update,
 )
-from shaping.progress import TrainingMonitor
 from tests.conftest import generator
 
 
@@ -67,7 +67,7 @@ def test_ppo_moves_a_gaussian_bandit_to_the_rewarded_action():
             lambda actions=actions: network.evaluate(states, actions),
             log_probs,
             normalized_returns(rewards, 0.99),
-            PPOSettings(epochs=4, clip=0.2, entropy_coef=0.0),
+            MetaPPOSettings(epochs=4, clip=0.2, entropy_coef=0.0),
         )
     assert distance() < 0.25 * start
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from shaping.algorithm import MatchView, Outcome
-from shaping.opponent_model import OpponentModel, fit_memory_one
-from shaping.policies import FunctionPolicy, TabularPolicy
+from shaping.contracts.algorithm import MatchView, Outcome
+from shaping.contracts.policies import FunctionPolicy, TabularPolicy
+from shaping.families.opponent_model import OpponentModel, fit_memory_one
 from tests.conftest import generator
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from shaping.nets import BatchedMLP, RecurrentPolicyNet
-from shaping.policies import NetworkFamily, TabularPolicy, sample_categorical
+from shaping.contracts.policies import NetworkFamily, TabularPolicy, sample_categorical
+from shaping.numerics.nets import BatchedMLP, RecurrentPolicyNet
 from tests.conftest import generator
 
 
@@ -113,7 +113,7 @@ def test_functional_call_matches_an_ordinary_module_for_one_seed():
 def test_one_stateful_policy_object_cannot_play_both_seats(ipd):
     """A stateful policy's memory is per object (here: the episode's random table): in both
     seats it would mix the two players. Stateless policies may be shared; one per seat is fine."""
-    from shaping.sequence_model import ObservationVocabulary, RandomTablePolicy
+    from shaping.families.sequence_model import ObservationVocabulary, RandomTablePolicy
 
     vocabulary = ObservationVocabulary(torch.arange(5))
     memory_one = RandomTablePolicy(vocabulary, 2)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shaping.errors import ConfigError
-from shaping.registry import DEFAULT_CONFIG_DIR, Registry
+from shaping.contracts.errors import ConfigError
+from shaping.engine.registry import DEFAULT_CONFIG_DIR, Registry
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from algorithms.fixed import FixedStrategy
-from shaping.config import field
-from shaping.errors import ConfigError
-from shaping.registry import Registry
+from shaping.contracts.config import field
+from shaping.contracts.errors import ConfigError
+from shaping.engine.registry import Registry
 from shaping.tournament.plan import build_plan
 from shaping.tournament.profile import load_profile
 from tests.tournament.helpers import zoo_copy

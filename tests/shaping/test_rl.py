@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from shaping.rl import discounted_returns, generalized_advantages, normalized, ppo_clipped_objective
+from shaping.numerics.rl import (
+    discounted_returns,
+    generalized_advantages,
+    normalized,
+    ppo_clipped_objective,
+)
 
 
 def test_discounted_returns_by_hand():

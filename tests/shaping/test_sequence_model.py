@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from shaping.errors import UnsupportedError
-from shaping.sequence_model import (
+from shaping.contracts.errors import UnsupportedError
+from shaping.families.sequence_model import (
     FitSettings,
     Histories,
     ObservationVocabulary,

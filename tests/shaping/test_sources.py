@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import shaping.sources as sources
-from shaping.sources import PROJECT_PACKAGES, PROJECT_ROOT, SourceIndex
+import shaping.engine.sources as sources
+from shaping.engine.sources import PROJECT_PACKAGES, PROJECT_ROOT, SourceIndex
 from shaping.tournament.plan import build_plan, match_code_version
 from shaping.tournament.profile import load_profile
 
@@ -154,11 +154,11 @@ def test_the_plan_keys_matches_by_their_match_code_version(registry):
 @pytest.mark.parametrize(
     ("edited", "importers"),
     [
-        ("shaping/sequence_model.py", {"ppi"}),
+        ("shaping/families/sequence_model.py", {"ppi"}),
         ("shaping/interop/axelrod.py", {"axelrod"}),
-        ("shaping/metarl.py", {"mfos"}),
+        ("shaping/families/metarl.py", {"mfos"}),
         ("games/coin_game.py", {"<coin_game>"}),
-        ("shaping/match.py", {"<every match>"}),
+        ("shaping/engine/match.py", {"<every match>"}),
         ("shaping/tournament/report.py", set()),
         ("shaping/cli.py", set()),
     ],

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field
-from shaping.game import Game
-from shaping.policies import Policy
-from shaping.registry import DEFAULT_CONFIG_DIR
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field
+from shaping.contracts.game import Game
+from shaping.contracts.policies import Policy
+from shaping.engine.registry import DEFAULT_CONFIG_DIR
 
 BASELINES = ["naive", "always_cooperate", "always_defect", "tit_for_tat", "random"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import shaping.tournament.plan as plan_module
-from shaping.artifacts import ArtifactCache
 from shaping.cli import main
-from shaping.errors import ConfigError
-from shaping.registry import Registry
+from shaping.contracts.errors import ConfigError
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.registry import Registry
 from shaping.tournament.dry_run import dry_run, match_cost
 from shaping.tournament.plan import build_plan
 from shaping.tournament.profile import load_profile

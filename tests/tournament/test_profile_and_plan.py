@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from shaping.errors import ConfigError
-from shaping.registry import Registry
+from shaping.contracts.errors import ConfigError
+from shaping.engine.registry import Registry
 from shaping.tournament.plan import build_plan, match_seed
 from shaping.tournament.profile import available_profiles, load_profile
 from tests.tournament.helpers import zoo_copy

@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from shaping.dice import dice_objective
-from shaping.errors import UnsupportedError
-from shaping.policies import Feedback, Policy, PolicyFamily, PolicyKind
-from shaping.rl import discounted_returns
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.policies import Feedback, Policy, PolicyFamily, PolicyKind
+from shaping.numerics.dice import dice_objective
+from shaping.numerics.rl import discounted_returns
 
 Pair = tuple[Tensor, Tensor]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from shaping.errors import ConfigError
+from shaping.contracts.errors import ConfigError
 
 
 def configure_threads(threads: int = 1) -> None:

@@ -31,10 +31,10 @@ from typing import Any
 import torch
 import yaml
 
-from shaping.config import build_config, config_as_dict
-from shaping.errors import ConfigError
+from shaping.contracts.config import build_config, config_as_dict
+from shaping.contracts.errors import ConfigError
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "zoo_configs"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "zoo_configs"
 CONFIG_DIR_VARIABLE = "SHAPING_ZOO_CONFIGS"
 
 GAME_FIELDS = {"module", "paper", "description", "config", "match"}
@@ -61,7 +61,8 @@ def config_dir(override: str | os.PathLike | None = None) -> Path:
 
 def suggest(name: str, known: list[str]) -> str:
     """' (did you mean X?)' for a near miss, else the list of known names."""
-    close = difflib.get_close_matches(name, known, n=1)
+    same_letters = [k for k in known if k.casefold() == name.casefold()]
+    close = same_letters or difflib.get_close_matches(name, known, n=1)
     if close:
         return f" (did you mean {close[0]!r}?)"
     return f" (known: {', '.join(sorted(known))})"

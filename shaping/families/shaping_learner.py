@@ -40,10 +40,10 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from shaping.algorithm import Algorithm, MatchView
-from shaping.config import field, non_negative, positive
-from shaping.errors import UnsupportedError
-from shaping.game import (
+from shaping.contracts.algorithm import Algorithm, MatchView
+from shaping.contracts.config import field, non_negative, positive
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import (
     ExactAnalysis,
     Game,
     Pair,
@@ -51,9 +51,9 @@ from shaping.game import (
     cross_products,
     value_gradients,
 )
-from shaping.opponent_model import OpponentModel
-from shaping.optim import Ascent, OptimizerName, OptimizerState
-from shaping.policies import ParametricPolicy, PolicyFamily
+from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.families.opponent_model import OpponentModel
+from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
 
 #: (θ_own [S, d], θ_opp [S, d']) -> (V_own [S], V_opp [S]), differentiable to second order
 JointValues = Callable[[Tensor, Tensor], Pair]

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from shaping.algorithm import Algorithm, MatchView, Outcome
-from shaping.artifacts import ArtifactCache
-from shaping.errors import MatchDiverged, UnsupportedError
-from shaping.game import Game, Pair
+from shaping.contracts.algorithm import Algorithm, MatchView, Outcome
+from shaping.contracts.errors import MatchDiverged, UnsupportedError
+from shaping.contracts.game import Game, Pair
+from shaping.engine.artifacts import ArtifactCache
 from shaping.tournament.stats import student_t_quantile
 
 #: called after each iteration with (iteration, rewards per seed, metrics per seed)

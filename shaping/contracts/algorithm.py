@@ -25,12 +25,12 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from shaping.artifacts import ArtifactCache, key_digest, without_code
-from shaping.config import config_as_dict
-from shaping.errors import UnsupportedError
-from shaping.game import ExactAnalysis, Game, Pair, Trajectories
-from shaping.policies import ParametricPolicy, Policy, PolicyFamily
-from shaping.sources import code_version
+from shaping.contracts.config import config_as_dict
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import ExactAnalysis, Game, Pair, Trajectories
+from shaping.contracts.policies import ParametricPolicy, Policy, PolicyFamily
+from shaping.engine.artifacts import ArtifactCache, key_digest, without_code
+from shaping.engine.sources import code_version
 
 
 def policy_family(policy: Policy) -> PolicyFamily | None:

@@ -35,7 +35,7 @@ PROJECT_ROOT = Path(shaping.__file__).resolve().parents[1]
 #: libraries whose numerics decide every result, whether or not a module names them
 NUMERIC_LIBRARIES = ("numpy", "torch")
 #: the module whose loop plays a match (part of every match's closure)
-MATCH_LOOP_MODULE = "shaping.match"
+MATCH_LOOP_MODULE = "shaping.engine.match"
 
 
 @dataclass

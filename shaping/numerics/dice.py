@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from shaping.rl import discounted_returns
+from shaping.numerics.rl import discounted_returns
 
 
 def magic_box(x: Tensor) -> Tensor:

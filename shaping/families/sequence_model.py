@@ -35,9 +35,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from shaping.errors import UnsupportedError
-from shaping.game import Game, Trajectories
-from shaping.policies import BlackBoxPolicy, FunctionPolicy
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Game, Trajectories
+from shaping.contracts.policies import BlackBoxPolicy, FunctionPolicy
 
 Params = dict[str, Tensor]
 

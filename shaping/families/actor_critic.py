@@ -2,7 +2,7 @@
 
 Everything is batched over seeds: actors and critics are seed-batched networks with flat
 parameters [S, d] (a `NetworkFamily`), trained with the functional optimisers of
-`shaping.optim`, so S independent learners cost one set of tensor operations.
+`shaping.numerics.optim`, so S independent learners cost one set of tensor operations.
 
 * `actor_family`: the policy class a learner plays: the game's memory-one table on matrix
   games, a GRU policy on the coin game (memory is what lets a policy reciprocate);
@@ -19,10 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from shaping.game import Game
-from shaping.nets import BatchedMLP, RecurrentPolicyNet, SeedBatchedModule
-from shaping.optim import Ascent, OptimizerState
-from shaping.policies import (
+from shaping.contracts.game import Game
+from shaping.contracts.policies import (
     MEMORY_ONE_STATES,
     Feedback,
     NetworkFamily,
@@ -30,6 +28,8 @@ from shaping.policies import (
     PolicyFamily,
     TabularFamily,
 )
+from shaping.numerics.nets import BatchedMLP, RecurrentPolicyNet, SeedBatchedModule
+from shaping.numerics.optim import Ascent, OptimizerState
 
 
 class StateTable(SeedBatchedModule):

@@ -2,7 +2,7 @@
 functions, MeVa meta-values) under results/zoo/.
 
 An artifact is keyed by a hash of everything that determines it: the algorithm, the game, both
-configurations and the code version (`shaping.sources.code_version`: the source of every
+configurations and the code version (`shaping.engine.sources.code_version`: the source of every
 module the algorithm and the game import, and the versions of the libraries they use). It is
 written atomically (temporary file + rename) with a checksum of its payload; an artifact that
 is corrupt, or whose stored key does not match, is detected, reported and retrained, never
@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parents[1] / "results" / "zoo"
+DEFAULT_ARTIFACT_DIR = Path(__file__).resolve().parents[2] / "results" / "zoo"
 
 
 def key_digest(key: dict[str, Any]) -> str:

@@ -207,7 +207,7 @@ class NetworkFamily(PolicyFamily):
     """Network policies sharing one architecture, parameters flattened to [S, dim].
 
     The module is a template whose forward accepts seed-batched parameters (see
-    `shaping.nets`): `functional_call(module, {name: [S, *shape]}, inputs)`, and whose
+    `shaping.numerics.nets`): `functional_call(module, {name: [S, *shape]}, inputs)`, and whose
     `fan_in(name)` gives each parameter's initialisation scale. A recurrent module returns
     `(logits, hidden)` from `forward(observation, hidden)` and provides
     `initial_hidden(seeds, batch, device)`.

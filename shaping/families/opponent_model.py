@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from shaping.algorithm import MatchView
-from shaping.errors import UnsupportedError
-from shaping.game import Trajectories
-from shaping.optim import Ascent
-from shaping.policies import MEMORY_ONE_STATES, NetworkFamily, PolicyFamily, TabularFamily
+from shaping.contracts.algorithm import MatchView
+from shaping.contracts.errors import UnsupportedError
+from shaping.contracts.game import Trajectories
+from shaping.contracts.policies import MEMORY_ONE_STATES, NetworkFamily, PolicyFamily, TabularFamily
+from shaping.numerics.optim import Ascent
 
 
 def fit_memory_one(observations: Tensor, actions: Tensor, prior: float = 1.0) -> Tensor:

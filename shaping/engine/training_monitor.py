@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from shaping.algorithm import TrainingContext
+from shaping.contracts.algorithm import TrainingContext
 
 
 class TrainingMonitor:

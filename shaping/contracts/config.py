@@ -15,7 +15,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from shaping.errors import ConfigError
+from shaping.contracts.errors import ConfigError
 
 T = TypeVar("T")
 Check = Callable[[Any], "str | None"]

@@ -10,12 +10,13 @@ the coin game), against the game's values:
 * `JointValueOracle`: values of a batch of joint policies in seat order, exact where the game
   has them (closed form, differentiable to any order) and otherwise DiCE estimates on fresh
   roll-outs whose derivatives of every order estimate the true ones;
-* `uniform_box`: sampling pretraining inputs (progress: `shaping.progress.TrainingMonitor`);
+* `uniform_box`: sampling pretraining inputs (progress is reported by
+  `shaping.engine.training_monitor.TrainingMonitor`);
 * `JointFunctionConfig`, `JointFunctionLearner`: the configuration fields, pretraining set-up,
   artifact loading and state that COLA and MeVa share, so each writes only its own training
   and update rule.
 
-The learned networks are an artifact (see shaping/artifacts.py): `JointNet.payload` and
+The learned networks are an artifact (see shaping/engine/artifacts.py): `JointNet.payload` and
 `JointNet.from_payload` round-trip them bit-identically.
 """
 
@@ -31,12 +32,12 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from shaping.algorithm import Algorithm, TrainingContext
-from shaping.config import field, positive
-from shaping.game import Game, Pair, Trajectories
-from shaping.opponent_model import OpponentModel
-from shaping.policies import ParametricPolicy, PolicyFamily
-from shaping.progress import TrainingMonitor
+from shaping.contracts.algorithm import Algorithm, TrainingContext
+from shaping.contracts.config import field, positive
+from shaping.contracts.game import Game, Pair, Trajectories
+from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.engine.training_monitor import TrainingMonitor
+from shaping.families.opponent_model import OpponentModel
 
 Squash = Literal["clamp", "tanh"]
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (V_1 [N], V_2 [N]) in seat order

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from shaping.algorithm import MatchView
-from shaping.dice import batch_mean_baseline, dice_objective
-from shaping.policies import PolicyFamily
+from shaping.contracts.algorithm import MatchView
+from shaping.contracts.policies import PolicyFamily
+from shaping.numerics.dice import batch_mean_baseline, dice_objective
 
 
 def own_value(view: MatchView, family: PolicyFamily, params: Tensor) -> Tensor:

@@ -24,14 +24,19 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from shaping.policies import ParametricPolicy, PolicyFamily, PolicyKind, sample_categorical
-from shaping.rl import normalized, ppo_clipped_objective
+from shaping.contracts.policies import (
+    ParametricPolicy,
+    PolicyFamily,
+    PolicyKind,
+    sample_categorical,
+)
+from shaping.numerics.rl import normalized, ppo_clipped_objective
 
 # --- PPO ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class PPOSettings:
+class MetaPPOSettings:
     """One PPO update: `epochs` full-batch Adam steps on the clipped surrogate, the critic's
     squared error weighted by `value_coef`, and an entropy bonus weighted by `entropy_coef`."""
 
@@ -50,7 +55,7 @@ def ppo_update(
     evaluate: Evaluation,
     old_log_probs: Tensor,
     returns: Tensor,
-    settings: PPOSettings,
+    settings: MetaPPOSettings,
 ) -> dict[str, float]:
     """`settings.epochs` steps of PPO on one batch of experience (M-FOS code, src/ppo.py):
     advantages are the (normalised) returns minus the current critic, recomputed each epoch.

@@ -3,8 +3,8 @@ population of learners (M-FOS's meta-training, Lu et al. 2022, Sec. 4.1).
 
 A meta-learner simulates thousands of inner games at once, each with a co-player that takes
 one learning step per inner game. On games with exact values the steps are closed-form
-functions of the shaping terms of `shaping.lookahead` (values maximised, V = -L), for a
-co-player j facing i at learning rate δ and look-ahead rate η:
+functions of the shaping terms of `shaping.families.shaping_learner` (values maximised,
+V = -L), for a co-player j facing i at learning rate δ and look-ahead rate η:
 
     naive learner   θ_j ← θ_j + δ ξ_j                 (Foerster et al. 2018, LOLA, eq. 2)
     LOLA            θ_j ← θ_j + δ (ξ_j + η χ_j)       (Foerster et al. 2018, LOLA, eq. 4)
@@ -27,8 +27,8 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
-from shaping.game import ExactAnalysis
-from shaping.lookahead import ShapingTerms
+from shaping.contracts.game import ExactAnalysis
+from shaping.families.shaping_learner import ShapingTerms
 
 LearnerRule = Literal["naive", "lola"]
 LEARNER_RULES: tuple[str, ...] = get_args(LearnerRule)
