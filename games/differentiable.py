@@ -22,7 +22,7 @@ from torch import Tensor
 
 from shaping.contracts.config import field, non_negative
 from shaping.contracts.errors import UnsupportedError
-from shaping.contracts.game import Game, Pair, Trajectories
+from shaping.contracts.game import Game, Pair, Trajectories, payoff_table_problem
 from shaping.contracts.policies import ParametricPolicy, PolicyFamily, PolicyKind
 
 
@@ -147,15 +147,7 @@ class OneShotMatrixConfig:
     action_names: tuple[str, str] = field(("heads", "tails"), doc="names of actions 0, 1")
 
     def validate(self) -> str | None:
-        table = self.payoffs
-        well_formed = len(table) == 2 and all(
-            len(row) == 2 and all(len(cell) == 2 for cell in row) for row in table
-        )
-        if not well_formed:
-            return (
-                f"payoffs: must be a 2x2 table of [row reward, column reward] pairs, got {table!r}"
-            )
-        return None
+        return payoff_table_problem(self.payoffs)
 
 
 class OneShotMatrixGame(DifferentiableGame):

@@ -23,7 +23,14 @@ from torch import Tensor
 
 from shaping.contracts.config import discount, field, non_negative, positive
 from shaping.contracts.errors import UnsupportedError
-from shaping.contracts.game import ExactAnalysis, Game, ObservationSpec, Pair, Trajectories
+from shaping.contracts.game import (
+    ExactAnalysis,
+    Game,
+    ObservationSpec,
+    Pair,
+    Trajectories,
+    payoff_table_problem,
+)
 from shaping.contracts.policies import PolicyFamily, TabularFamily, TabularPolicy
 
 #: own-view state index of player 2 for each state index in player 1's view (CD <-> DC)
@@ -81,17 +88,7 @@ class MatrixGameConfig:
     action_names: tuple[str, str] = field(("cooperate", "defect"), doc="names of actions 0, 1")
 
     def validate(self) -> str | None:
-        table = self.payoffs
-        well_formed = len(table) == 2 and all(
-            len(row) == 2 and all(len(cell) == 2 for cell in row) for row in table
-        )
-        if not well_formed:
-            return (
-                f"payoffs: must be a 2x2 table of [row reward, column reward] pairs, got {table!r}"
-            )
-        if not all(abs(v) < _INF for row in table for cell in row for v in cell):
-            return f"payoffs: every reward must be finite, got {table!r}"
-        return None
+        return payoff_table_problem(self.payoffs)
 
 
 class IteratedMatrixGame(Game):

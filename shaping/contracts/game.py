@@ -7,6 +7,7 @@ function of two parametric policies. Seats are 0 (row player, "player 1") and 1.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -387,3 +388,16 @@ class Game(ABC):
             )
             for seat in (0, 1)
         )
+
+
+def payoff_table_problem(table: list[list[list[float]]]) -> str | None:
+    """None if `table` is a 2x2 game's payoffs, table[row action][column action] = [row
+    reward, column reward], all finite; else what is wrong (for a config's `validate`)."""
+    well_formed = len(table) == 2 and all(
+        len(row) == 2 and all(len(cell) == 2 for cell in row) for row in table
+    )
+    if not well_formed:
+        return f"payoffs: must be a 2x2 table of [row reward, column reward] pairs, got {table!r}"
+    if not all(math.isfinite(v) for row in table for cell in row for v in cell):
+        return f"payoffs: every reward must be finite, got {table!r}"
+    return None

@@ -22,7 +22,6 @@ The learned networks are an artifact (see shaping/engine/artifacts.py): `JointNe
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -34,10 +33,11 @@ from torch import Tensor, nn
 
 from shaping.contracts.algorithm import Algorithm, TrainingContext
 from shaping.contracts.config import field, positive
-from shaping.contracts.game import Game, Pair, Trajectories
+from shaping.contracts.game import Game, Pair
 from shaping.contracts.policies import ParametricPolicy, PolicyFamily
 from shaping.engine.training_monitor import TrainingMonitor
 from shaping.families.opponent_model import OpponentModel
+from shaping.numerics.dice import RewardBaseline, with_reward_baseline
 
 Squash = Literal["clamp", "tanh"]
 #: (θ_1 [N, d_1], θ_2 [N, d_2]) -> (V_1 [N], V_2 [N]) in seat order
@@ -136,21 +136,6 @@ class JointNet(nn.Module):
         return net
 
 
-def leave_one_out_rewards(trajectories: Trajectories) -> Trajectories:
-    """The episodes with each reward minus the mean of the same step's rewards in the seed's
-    OTHER episodes: a baseline independent of the episode's own actions, so DiCE derivatives
-    of every order stay unbiased (centring on the mean over all episodes, own one included,
-    would shrink them by a factor 1 - 1/B)."""
-    episodes = trajectories.batch
-    if episodes < 2:
-        return trajectories
-    rewards = tuple(
-        (r - r.mean(dim=-1, keepdim=True)) * (episodes / (episodes - 1))
-        for r in trajectories.rewards
-    )
-    return dataclasses.replace(trajectories, rewards=rewards)
-
-
 class JointValueOracle:
     """Values of batches of joint policies of one family, seat order, N joint policies at once
     (the N samples take the place of the seeds dimension of a match).
@@ -169,8 +154,13 @@ class JointValueOracle:
         episodes: int | None = None,
         horizon: int | None = None,
         force_sampled: bool = False,
+        baseline: RewardBaseline = "leave_one_out",
     ) -> None:
         self.game = game
+        #: sampled values: what rewards are centred on. Leave-one-out keeps DiCE derivatives
+        #: of every order unbiased (the batch mean would shrink them by 1 - 1/B); the zoo's
+        #: choice for COLA and MeVa, whose papers use exact values only
+        self.baseline = baseline
         self.family = family
         self.generator = generator
         self.exact = game.has_exact(family, family) and not force_sampled
@@ -189,11 +179,12 @@ class JointValueOracle:
 
     def values(self, first: Tensor, second: Tensor) -> Pair:
         """(V_1, V_2), differentiable to any order in both parameters: exact, or the DiCE
-        objectives of fresh episodes (rewards centred by `leave_one_out_rewards`), whose
+        objectives of fresh episodes (rewards centred by `self.baseline`), whose
         value is ~0 but whose derivatives estimate those of the true values without bias."""
         if self.exact:
             return self.game.exact(first, second)
-        return self.game.dice_objectives(leave_one_out_rewards(self._episodes(first, second)))
+        episodes = with_reward_baseline(self._episodes(first, second), self.baseline)
+        return self.game.dice_objectives(episodes)
 
     def values_and_gradients(self, first: Tensor, second: Tensor) -> tuple[Pair, Pair]:
         """Detached values (V_1, V_2) and naive gradients (∇_1 V_1, ∇_2 V_2), [N] and
@@ -205,7 +196,7 @@ class JointValueOracle:
         with torch.enable_grad():
             leaves = (first.detach().requires_grad_(True), second.detach().requires_grad_(True))
             episodes = self._episodes(*leaves)
-            surrogates = self.game.dice_objectives(leave_one_out_rewards(episodes))
+            surrogates = self.game.dice_objectives(with_reward_baseline(episodes, self.baseline))
             gradients = tuple(
                 torch.autograd.grad(surrogate.sum(), leaf, retain_graph=True)[0]
                 for surrogate, leaf in zip(surrogates, leaves, strict=True)

@@ -53,6 +53,7 @@ from shaping.contracts.game import (
 )
 from shaping.contracts.policies import ParametricPolicy, PolicyFamily
 from shaping.families.opponent_model import OpponentModel
+from shaping.numerics.dice import RewardBaseline, with_reward_baseline
 from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
 
 #: (θ_own [S, d], θ_opp [S, d']) -> (V_own [S], V_opp [S]), differentiable to second order
@@ -172,27 +173,18 @@ def lookahead_gradient(
 # --- DiCE value functions ------------------------------------------------------------------
 
 
-def centred_rewards(trajectories: Trajectories) -> Trajectories:
-    """The episodes with each step's rewards centred on their mean over the episodes of a
-    seed, the variance reduction of the LOLA-DiCE code (alshedivat/lola, lola_dice/rpg.py):
-    E[□(·)] = 1, so subtracting a constant from r_t changes no derivative in expectation.
-    A single episode per seed is left as it is (centring it would erase every reward)."""
-    if trajectories.batch < 2:
-        return trajectories
-    rewards = tuple(r - r.mean(dim=-1, keepdim=True) for r in trajectories.rewards)
-    return replace(trajectories, rewards=rewards)
-
-
 def dice_values_on(
     game: Game,
     episodes: Trajectories,
     own_family: PolicyFamily,
     opponent_family: PolicyFamily,
+    baseline: RewardBaseline,
 ) -> JointValues:
-    """DiCE objectives of both players on fixed `episodes` (own data first), with the
-    log-probabilities recomputed from the parameters: at the parameters that sampled the
-    episodes, their derivatives of every order estimate those of the true values."""
-    centred = centred_rewards(episodes)
+    """DiCE objectives of both players on fixed `episodes` (own data first), rewards centred
+    by `baseline`, with the log-probabilities recomputed from the parameters: at the
+    parameters that sampled the episodes, their derivatives of every order estimate those of
+    the true values (scaled by 1 - 1/B for the `batch_mean` baseline)."""
+    centred = with_reward_baseline(episodes, baseline)
 
     def values(own: Tensor, opponent: Tensor) -> Pair:
         log_probs = (
@@ -208,12 +200,14 @@ def sampled_dice_values(
     view: MatchView,
     own_family: PolicyFamily,
     opponent_family: PolicyFamily,
+    baseline: RewardBaseline,
     batch: int | None = None,
     horizon: int | None = None,
 ) -> JointValues:
-    """DiCE objectives of both players on `batch` fresh episodes of `horizon` steps, rolled
-    out at every evaluation by the policies built from the given parameters (the opponent's
-    family rebuilds the opponent, or its model, from looked-ahead parameters).
+    """DiCE objectives of both players (rewards centred by `baseline`) on `batch` fresh
+    episodes of `horizon` steps, rolled out at every evaluation by the policies built from the
+    given parameters (the opponent's family rebuilds the opponent, or its model, from
+    looked-ahead parameters).
 
     Episodes are sampled without a graph; the log-probabilities of their actions are then
     recomputed in one batched call, which gives the same DiCE objective as log-probabilities
@@ -227,7 +221,8 @@ def sampled_dice_values(
                 batch,
                 horizon,
             )
-        return dice_values_on(view.game, episodes, own_family, opponent_family)(own, opponent)
+        values_on = dice_values_on(view.game, episodes, own_family, opponent_family, baseline)
+        return values_on(own, opponent)
 
     return values
 
@@ -300,8 +295,10 @@ class ShapingOracle:
         batch: int | None = None,
         horizon: int | None = None,
         always_model: bool = False,
+        baseline: RewardBaseline = "batch_mean",
     ) -> None:
         self.view = view
+        self.baseline = baseline
         self.family = family
         self.params = params.detach()
         if always_model:
@@ -332,7 +329,7 @@ class ShapingOracle:
         if self.exact:
             return self.view.values
         return sampled_dice_values(
-            self.view, self.family, self.opponent_family, self.batch, self.horizon
+            self.view, self.family, self.opponent_family, self.baseline, self.batch, self.horizon
         )
 
     def current_values(self) -> JointValues:
@@ -340,7 +337,9 @@ class ShapingOracle:
         episodes sampled by the current policies)."""
         if self.exact:
             return self.view.values
-        return dice_values_on(self.view.game, self.episodes(), self.family, self.opponent_family)
+        return dice_values_on(
+            self.view.game, self.episodes(), self.family, self.opponent_family, self.baseline
+        )
 
     def episodes(self) -> Trajectories:
         """Episodes of the current policies (own data first), to evaluate DiCE objectives."""
@@ -408,6 +407,11 @@ class ShapingConfig:
         False, doc="LOLA-OM: shape a model fitted to the opponent's play, even a white box"
     )
     optimizer: OptimizerName = field("sgd", doc="sgd (plain ascent, as in the papers) or adam")
+    dice_baseline: RewardBaseline = field(
+        "batch_mean",
+        doc="DiCE estimates: what rewards are centred on (none, batch_mean, leave_one_out); "
+        "batch_mean is the LOLA-DiCE authors' (alshedivat/lola, lola_dice/rpg.py)",
+    )
 
 
 class ShapingLearner(Algorithm):
@@ -449,4 +453,5 @@ class ShapingLearner(Algorithm):
             config.dice_batch,
             config.dice_horizon,
             config.opponent_model,
+            config.dice_baseline,
         )

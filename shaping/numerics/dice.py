@@ -6,6 +6,9 @@ The magic box  □(x) = exp(x - stop_gradient(x))  evaluates to 1 but has deriva
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, Literal
+
 import torch
 from torch import Tensor
 
@@ -48,6 +51,34 @@ def dice_objective(
     if baseline is not None:
         objective = objective + ((1.0 - magic_box(step_log_prob)) * discounts * baseline).sum(0)
     return objective.mean(-1)
+
+
+#: what each step's rewards are centred on before a DiCE objective is built from them:
+#: `none`; `batch_mean`, the mean over the seed's episodes, the episode itself included
+#: (the LOLA-DiCE code's choice): every derivative's expectation shrinks by 1 - 1/B;
+#: `leave_one_out`, the mean over the seed's OTHER episodes: independent of the episode's
+#: own actions, so derivatives of every order stay unbiased
+RewardBaseline = Literal["none", "batch_mean", "leave_one_out"]
+
+
+def with_reward_baseline(trajectories: Any, baseline: RewardBaseline) -> Any:
+    """`trajectories` (a `Trajectories`, [T, S, B] rewards) with each step's rewards centred as
+    `baseline` says. E[□(·)] = 1, so a constant subtracted from r_t changes no expected
+    derivative; a baseline that depends on the episode itself (`batch_mean`) scales them by
+    1 - 1/B. One episode per seed is left as it is (centring it would erase every reward)."""
+    episodes = trajectories.batch
+    if baseline == "none" or episodes < 2:
+        return trajectories
+    if baseline == "batch_mean":
+        rewards = tuple(r - r.mean(dim=-1, keepdim=True) for r in trajectories.rewards)
+    elif baseline == "leave_one_out":
+        rewards = tuple(
+            (r - r.mean(dim=-1, keepdim=True)) * (episodes / (episodes - 1))
+            for r in trajectories.rewards
+        )
+    else:
+        raise ValueError(f"unknown reward baseline {baseline!r}")
+    return dataclasses.replace(trajectories, rewards=rewards)
 
 
 def batch_mean_baseline(returns: Tensor) -> Tensor:

@@ -15,7 +15,12 @@ import pytest
 import torch
 
 from shaping.contracts.policies import TabularPolicy
-from shaping.numerics.dice import batch_mean_baseline, dice_objective, magic_box
+from shaping.numerics.dice import (
+    batch_mean_baseline,
+    dice_objective,
+    magic_box,
+    with_reward_baseline,
+)
 from tests.conftest import generator
 
 REPLICATES, EPISODES, HORIZON = 32, 2048, 8
@@ -124,3 +129,77 @@ def test_magic_box_is_one_with_the_derivative_of_its_argument():
 def test_dice_objective_needs_some_log_probabilities():
     with pytest.raises(ValueError, match="log-probabilities"):
         dice_objective(torch.zeros(3, 1, 2), None, None, 0.9)
+
+
+#: few episodes per seed, so that the batch mean's 1 - 1/B shrinkage (0.75) is far outside
+#: the sampling error; many seeds, so that the error is small
+BASELINE_REPLICATES, BASELINE_EPISODES = 4096, 4
+
+
+@pytest.fixture(scope="module")
+def small_batches(ipd):
+    theta_a = torch.randn(1, 5, dtype=torch.float64, generator=generator(30))
+    theta_b = torch.randn(1, 5, dtype=torch.float64, generator=generator(31))
+    direction = torch.randn(1, 5, dtype=torch.float64, generator=generator(32))
+    params_a = theta_a.repeat(BASELINE_REPLICATES, 1).requires_grad_(True)
+    params_b = theta_b.repeat(BASELINE_REPLICATES, 1).requires_grad_(True)
+    with torch.no_grad():
+        episodes = ipd.rollout(
+            (TabularPolicy(params_a), TabularPolicy(params_b)),
+            seeds=BASELINE_REPLICATES,
+            generator=generator(33),
+            batch=BASELINE_EPISODES,
+            horizon=HORIZON,
+        )
+    return theta_a, theta_b, direction, params_a, params_b, episodes
+
+
+def derivative_estimates(ipd, small_batches, baseline, seat):
+    """Per-seed DiCE estimates of ∇a V, ∇b V, ∇a (∇b V · v) and ∇a (∇a V · v)."""
+    _, _, direction, params_a, params_b, episodes = small_batches
+    centred = with_reward_baseline(with_log_probs(episodes, params_a, params_b), baseline)
+    objective = ipd.dice_objectives(centred)[seat]
+    grad_a, grad_b = torch.autograd.grad(objective.sum(), (params_a, params_b), create_graph=True)
+    (mixed,) = torch.autograd.grad((grad_b * direction).sum(), params_a, retain_graph=True)
+    (own_second,) = torch.autograd.grad((grad_a * direction).sum(), params_a)
+    return grad_a.detach(), grad_b.detach(), mixed, own_second
+
+
+@pytest.mark.parametrize("seat", [0, 1])
+@pytest.mark.parametrize(
+    ("baseline", "scale"),
+    [("none", 1.0), ("leave_one_out", 1.0), ("batch_mean", 1 - 1 / BASELINE_EPISODES)],
+)
+def test_every_reward_baseline_gives_its_stated_first_and_second_derivatives(
+    ipd, small_batches, baseline, scale, seat
+):
+    """none and leave-one-out: unbiased in every derivative; the batch mean, which includes the
+    episode itself, scales every derivative's expectation by exactly 1 - 1/B."""
+    theta_a, theta_b, direction, *_ = small_batches
+    exact = exact_terms(ipd, theta_a, theta_b, direction, seat)
+    estimates = derivative_estimates(ipd, small_batches, baseline, seat)
+    labels = ("∇a V", "∇b V", "∇a (∇b V · v)", "∇a (∇a V · v)")
+    for estimate, value, label in zip(estimates, exact, labels, strict=True):
+        assert_unbiased(estimate, scale * value, f"{baseline}, seat {seat}: {label}")
+
+
+def test_the_batch_mean_shrinkage_is_resolved_by_the_sample(ipd, small_batches):
+    """The test above can tell 1 - 1/B from 1: the batch mean's first derivative is not
+    unbiased for the unscaled exact gradient."""
+    theta_a, theta_b, direction, *_ = small_batches
+    exact = exact_terms(ipd, theta_a, theta_b, direction, 0)[0]
+    estimate = derivative_estimates(ipd, small_batches, "batch_mean", 0)[0]
+    standard_error = estimate.std(0) / math.sqrt(estimate.shape[0])
+    assert torch.any((estimate.mean(0) - exact).abs() > 4.5 * standard_error)
+
+
+def test_a_single_episode_per_seed_is_not_centred(setting):
+    *_, episodes = setting
+    single = replace(
+        episodes,
+        rewards=tuple(r[..., :1] for r in episodes.rewards),
+        observations=tuple(o[..., :1, :] for o in episodes.observations),
+        actions=tuple(a[..., :1] for a in episodes.actions),
+    )
+    for baseline in ("batch_mean", "leave_one_out"):
+        assert with_reward_baseline(single, baseline) is single

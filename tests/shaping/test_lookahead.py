@@ -126,7 +126,7 @@ def test_lookahead_gradient_matches_a_differentiable_optimiser_on_a_network(coin
     policies = (family.build(own), family.build(opponent))
     with torch.no_grad():
         episodes = coin_game.rollout(policies, seeds, generator(6), batch=8, horizon=12)
-    values = dice_values_on(coin_game, episodes, family, family)
+    values = dice_values_on(coin_game, episodes, family, family, "batch_mean")
     rate = 0.5
     ours = lookahead_gradient(values, own, opponent, rate, steps=1)
 
@@ -173,7 +173,9 @@ def test_dice_estimates_of_the_terms_are_unbiased(ipd):
     with torch.no_grad():
         episodes = ipd.rollout(policies, replicates, generator(10), batch=4096, horizon=horizon)
     family = ipd.default_family()
-    estimates = shaping_terms(dice_values_on(ipd, episodes, family, family), own, opponent)
+    estimates = shaping_terms(
+        dice_values_on(ipd, episodes, family, family, "batch_mean"), own, opponent
+    )
     # exact discounted finite-horizon values (the DiCE objectives sum γ^t r_t over T steps)
     exact = shaping_terms(
         lambda a, b: ipd.exact(a, b, horizon=horizon), own[:1].double(), opponent[:1].double()
