@@ -522,11 +522,13 @@ def _provenance(run: dict[str, Any]) -> str:
     """One run that computed matches of this report: how, from which code, when, how long."""
     commit = run["commit"] or "unknown commit"
     in_report = f"; {run['in_report']} of them in this report" if "in_report" in run else ""
+    # torch picks its CPU kernels by instruction set, and their last bits differ (see README)
+    kernels = f", torch CPU kernels {run['cpu_kernels']}" if "cpu_kernels" in run else ""
     return (
         f"Computed by `{run['command']}` at commit `{commit}` on {run['started_utc']} UTC: "
         f"{run['played']} matches played in {format_duration(run['wall_time_s'])} wall time "
         f"(pretraining {format_duration(run['pretraining_s'])} of it) on {run['executor']}, "
-        f"{run['cpus']} CPUs{in_report}."
+        f"{run['cpus']} CPUs{kernels}{in_report}."
     )
 
 

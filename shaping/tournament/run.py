@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
+
 from shaping.contracts.errors import ConfigError
 from shaping.engine.artifacts import ArtifactCache
 from shaping.engine.registry import Registry, import_object
@@ -331,6 +333,7 @@ def run_tournament(
                     "keys": [spec.key for spec in pending],
                     "executor": executor.description,
                     "cpus": os.cpu_count(),
+                    "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
                 }
             )
         if options.tensorboard:

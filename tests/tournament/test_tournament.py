@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from shaping.cli import main
 from shaping.tournament.store import STORE_FILE, ResultStore
@@ -142,6 +143,9 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     assert run_record["commit"] is None or len(run_record["commit"].split("+")[0]) == 40
     assert f"Computed by `{run_record['command']}` at commit" in markdown
     assert run_record["in_report"] == 75 and "75 of them in this report" in markdown
+    # the instruction set torch's CPU kernels were chosen for: their last bits differ
+    kernels = torch.backends.cpu.get_cpu_capability()
+    assert run_record["cpu_kernels"] == kernels and f"torch CPU kernels {kernels}" in markdown
     assert "keys" not in run_record
 
     # a second run recomputes nothing and rewrites the identical report
