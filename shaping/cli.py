@@ -295,6 +295,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two reports: cells beyond their intervals and ranking order (0 = reproduced)."""
+    from shaping.tournament.compare import compare_reports, load_report
+
+    comparison = compare_reports(load_report(args.first), load_report(args.second))
+    if args.json == "-":
+        print(json.dumps(comparison.as_json(), indent=2))
+    else:
+        print(f"comparing {args.first} (first) with {args.second} (second)")
+        print("\n".join(comparison.lines()))
+        if args.json is not None:
+            Path(args.json).write_text(json.dumps(comparison.as_json(), indent=2) + "\n")
+            print(f"comparison written to {args.json}")
+    return 0 if comparison.reproduced else 1
+
+
 def _add_overrides(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
     """A repeatable FIELD=VALUE option (see `_field_assignment`)."""
     parser.add_argument(
@@ -451,6 +467,17 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rebuild a tournament's report from its store")
     report.add_argument("directory", help="the tournament directory (holds results.sqlite)")
     report.set_defaults(run=cmd_report)
+
+    compare = commands.add_parser(
+        "compare",
+        help="does one report reproduce another? cells beyond their intervals, ranking order",
+    )
+    compare.add_argument("first", help="a report: its directory or its leaderboard.json")
+    compare.add_argument("second", help="the other report")
+    compare.add_argument(
+        "--json", default=None, metavar="PATH|-", help="the comparison as JSON (- = stdout)"
+    )
+    compare.set_defaults(run=cmd_compare)
     return parser
 
 

@@ -524,11 +524,12 @@ def _provenance(run: dict[str, Any]) -> str:
     in_report = f"; {run['in_report']} of them in this report" if "in_report" in run else ""
     # torch picks its CPU kernels by instruction set, and their last bits differ (see README)
     kernels = f", torch CPU kernels {run['cpu_kernels']}" if "cpu_kernels" in run else ""
+    model = f" ({run['cpu']})" if "cpu" in run else ""
     return (
         f"Computed by `{run['command']}` at commit `{commit}` on {run['started_utc']} UTC: "
         f"{run['played']} matches played in {format_duration(run['wall_time_s'])} wall time "
         f"(pretraining {format_duration(run['pretraining_s'])} of it) on {run['executor']}, "
-        f"{run['cpus']} CPUs{kernels}{in_report}."
+        f"{run['cpus']} CPUs{model}{kernels}{in_report}."
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -141,6 +142,17 @@ def source_commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+modified" if changes else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else the platform's answer, else unknown)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def plan_tournament(options: TournamentOptions, registry: Registry | None = None) -> Plan:
@@ -333,6 +345,7 @@ def run_tournament(
                     "keys": [spec.key for spec in pending],
                     "executor": executor.description,
                     "cpus": os.cpu_count(),
+                    "cpu": cpu_model(),
                     "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
                 }
             )

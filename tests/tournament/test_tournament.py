@@ -146,6 +146,7 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     # the instruction set torch's CPU kernels were chosen for: their last bits differ
     kernels = torch.backends.cpu.get_cpu_capability()
     assert run_record["cpu_kernels"] == kernels and f"torch CPU kernels {kernels}" in markdown
+    assert run_record["cpu"] and f"CPUs ({run_record['cpu']}), torch CPU kernels" in markdown
     assert "keys" not in run_record
 
     # a second run recomputes nothing and rewrites the identical report
