@@ -9,9 +9,9 @@ import json
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -20,26 +20,34 @@ from shaping.contracts.errors import ConfigError, UnsupportedError, ZooError
 EXIT_USAGE = 2
 
 
-def _positive_int(field: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{field}: must be an integer, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{field}: must be >= 1, got {value}")
-        return value
+class _UsageError(Exception):
+    """A command-line argument argparse refused, already phrased as one line."""
 
-    return parse
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with errors in one line (not a usage block), like every other zoo error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: error: {message} (see `{self.prog} --help`)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed: must be an integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed: must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
@@ -324,7 +332,7 @@ def _add_overrides(parser: argparse.ArgumentParser, flag: str, help_text: str) -
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="shaping",
         description="The opponent-shaping zoo: every opponent-shaping algorithm, one interface.",
     )
@@ -354,13 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--b", required=True, help="algorithm in seat b (column player)")
     match.add_argument(
         "--seeds",
-        type=_positive_int("--seeds"),
+        type=_positive_int,
         default=None,
         help="independent runs, batched (default: the game's)",
     )
     match.add_argument(
         "--iterations",
-        type=_positive_int("--iterations"),
+        type=_positive_int,
         default=None,
         help="learning iterations (default: the game's)",
     )
@@ -418,11 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="entrants (default: every registered algorithm)",
     )
     tournament.add_argument(
-        "--seeds", type=_positive_int("--seeds"), default=None, help="seeds of every match"
+        "--seeds", type=_positive_int, default=None, help="seeds of every match"
     )
     tournament.add_argument(
         "--iterations",
-        type=_positive_int("--iterations"),
+        type=_positive_int,
         default=None,
         help="learning iterations of every match",
     )
@@ -438,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tournament.add_argument(
         "--workers",
-        type=_positive_int("--workers"),
+        type=_positive_int,
         default=None,
         help="local: worker processes (default 1, in-process); ray: CPUs of a new local cluster",
     )
@@ -488,7 +496,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_threads(1)
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     args.command_line = shlex.join(["shaping", *argv])
     try:
         return args.run(args)

@@ -146,14 +146,11 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(capsys, tmp_path, 
 def test_train_overrides_are_validated_before_anything_is_trained(
     capsys, tmp_path, assignment, fragment
 ):
-    """A malformed assignment is a usage error (argparse exits 2); a bad field or value is a
+    """A malformed assignment is a usage error (exit 2); a bad field or value is a
     ConfigError naming it (exit 2). Either way nothing is trained or written."""
     argv = ["train", "--algorithm", "ppi", "--game", "ipd", "--artifacts", str(tmp_path)]
     argv += ["--set", "phases=3", "--set", assignment]
-    try:
-        code = main(argv)
-    except SystemExit as exit_info:
-        code = exit_info.code
+    code = main(argv)
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""
     assert fragment in captured.err
@@ -185,11 +182,37 @@ def test_bad_config_file_exits_2_naming_file_and_field(capsys, tmp_path):
     assert not path.exists()
 
 
-def test_non_positive_seeds_are_rejected(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["match", "--game", "ipd", "--a", "naive", "--b", "naive", "--seeds", "0"])
-    assert exit_info.value.code == 2
-    assert "--seeds: must be >= 1" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (
+            ["match", "--game", "ipd", "--a", "naive", "--b", "naive", "--seeds", "0"],
+            "shaping match: error: argument --seeds: must be >= 1, got 0",
+        ),
+        (
+            ["tournament", "--iterations", "ten"],
+            "shaping tournament: error: argument --iterations: must be an integer, got 'ten'",
+        ),
+        (
+            ["match", "--game", "ipd", "--a", "naive", "--b", "naive", "--seed", "-1"],
+            "argument --seed: must be >= 0, got -1",
+        ),
+        (["match", "--game", "ipd"], "the following arguments are required: --a, --b"),
+        (["tournament", "--executor", "slurm"], "argument --executor: invalid choice: 'slurm'"),
+        (["nonsense"], "argument COMMAND: invalid choice: 'nonsense'"),
+        (
+            ["train", "--algorithm", "ppi", "--game", "ipd", "--set", "phases"],
+            "argument --set: expected FIELD=VALUE, got 'phases'",
+        ),
+    ],
+)
+def test_argument_errors_are_one_line_naming_the_argument_once(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert fragment in line and "usage:" not in line and "--help" in line
+    name = fragment.split("argument ")[-1].split(":")[0]
+    assert line.count(f"{name}:") <= 1
 
 
 def test_console_script_is_installed():
