@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import yaml
 
 from shaping.contracts.errors import ConfigError, UnsupportedError, ZooError
+from shaping.engine.paths import check_output_dir, check_output_file
 
 EXIT_USAGE = 2
 
@@ -175,8 +176,10 @@ def cmd_match(args: argparse.Namespace) -> int:
         )
     )
     device = resolve_device(args.device)
-    if args.json not in (None, "-") and not Path(args.json).parent.exists():
-        raise ConfigError(f"--json: directory {Path(args.json).parent} does not exist")
+    if args.json not in (None, "-"):
+        check_output_file("--json", args.json)
+    if any(entry.cls.pretrained for entry in entries):
+        check_output_dir("--artifacts", ArtifactCache(args.artifacts).root)
     game = game_entry.build(device)
     result = run_match(
         game,
@@ -216,6 +219,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     algorithm = entry.build(game_entry.name, dict(args.set), "--set")
     game = game_entry.build(resolve_device(args.device))
     artifacts = ArtifactCache(args.artifacts)
+    check_output_dir("--artifacts", artifacts.root)
+    if args.log_dir:
+        check_output_dir("--log-dir", args.log_dir)
     key = algorithm.artifact_key(game)
     path = artifacts.path(entry.name, game.name, key)
     log_dir = Path(args.log_dir) if args.log_dir else path.parent / "tensorboard" / path.stem
@@ -275,9 +281,7 @@ def _dry_run(options: Any, json_path: str | None) -> int:
     from shaping.tournament.run import DEFAULT_OUT, plan_tournament
 
     if json_path not in (None, "-"):
-        target = Path(json_path)
-        if target.is_dir() or not target.parent.is_dir():
-            raise ConfigError(f"--json: {json_path} must be a file in an existing directory")
+        check_output_file("--json", json_path)
     plan = plan_tournament(options)
     out = Path(options.out) if options.out else DEFAULT_OUT / plan.profile.name
     result = dry_run(plan, out, options.artifacts, options.retry_failed)
@@ -307,6 +311,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two reports: cells beyond their intervals and ranking order (0 = reproduced)."""
     from shaping.tournament.compare import compare_reports, load_report
 
+    if args.json not in (None, "-"):
+        check_output_file("--json", args.json)
     comparison = compare_reports(load_report(args.first), load_report(args.second))
     if args.json == "-":
         print(json.dumps(comparison.as_json(), indent=2))

@@ -28,6 +28,7 @@ import torch
 
 from shaping.contracts.errors import ConfigError
 from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.paths import check_output_dir
 from shaping.engine.registry import Registry, import_object
 from shaping.tournament.curves import (
     has_curves,
@@ -294,8 +295,13 @@ def run_tournament(
     if options.ray_address and options.executor != "ray":
         raise ConfigError("--ray-address: only with --executor ray")
     plan = plan_tournament(options)
-    out = Path(options.out) if options.out else DEFAULT_OUT / plan.profile.name
+    out = check_output_dir(
+        "--out", Path(options.out) if options.out else DEFAULT_OUT / plan.profile.name
+    )
     specs = list({spec.key: spec for spec in plan.matches}.values())
+    modules = {player.module for spec in specs for player in spec.players}
+    if any(import_object(module, module).pretrained for module in modules):
+        check_output_dir("--artifacts", ArtifactCache(options.artifacts).root)
     curves_root = out / "tensorboard"
     with ResultStore(out) as store:
         store.save_plan(plan.to_json())

@@ -182,7 +182,7 @@ def test_json_without_dry_run_or_at_a_directory_is_refused(tmp_path, capsys):
     )
     code = main(["tournament", "--profile", "quick", "--dry-run", "--json", str(tmp_path)])
     assert code == 2
-    assert "must be a file in an existing directory" in capsys.readouterr().err
+    assert f"--json: {tmp_path} is a directory, not a file" in capsys.readouterr().err
 
 
 def test_the_terminal_listing_ends_with_a_summary(tmp_path, capsys):
