@@ -153,9 +153,10 @@ def run_tasks(
     executor: Executor,
     function: Callable[[Any], Any],
     tasks: Iterable[Any],
-    on_start: Callable[[list[Any]], None] | None = None,
+    on_change: Callable[[list[Any]], None] | None = None,
 ) -> Iterator[tuple[Any, Any]]:
-    """(task, result) pairs, in order of completion."""
+    """(task, result) pairs, in order of completion; `on_change` sees the tasks in flight
+    whenever they change (a finished task leaves them before its result is handed on)."""
     waiting = deque(tasks)
     in_flight = 0
     while waiting or in_flight:
@@ -164,10 +165,12 @@ def run_tasks(
             executor.start(function, waiting.popleft())
             in_flight += 1
             started = True
-        if started and on_start is not None:
-            on_start(executor.running())
+        if started and on_change is not None:
+            on_change(executor.running())
         task, result = executor.next_finished()
         in_flight -= 1
+        if on_change is not None:
+            on_change(executor.running())
         yield task, result
 
 

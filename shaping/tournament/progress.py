@@ -70,9 +70,8 @@ class Progress:
 
     def started(self, labels: list[str]) -> None:
         """The tasks in flight changed; the oldest is shown as the current one."""
-        if labels:
-            more = f" (+{len(labels) - 1} more)" if len(labels) > 1 else ""
-            self.current = labels[0] + more
+        more = f" (+{len(labels) - 1} more)" if len(labels) > 1 else ""
+        self.current = labels[0] + more if labels else ""
         self._draw()
 
     def finished(self, game: str, label: str, seconds: float, error: str | None) -> None:

@@ -56,3 +56,23 @@ def test_terminal_bar_redraws_in_place_and_logs_print_lines():
 
 def test_format_duration():
     assert format_duration(0) == "0:00:00" and format_duration(3725.4) == "1:02:05"
+
+
+def test_a_finished_task_leaves_the_in_flight_list_before_its_result_is_reported():
+    """The 'now:' label never names a task already reported as finished (it did, for the
+    last artifacts of a run, when nothing new started after them)."""
+    from shaping.tournament.execute import InProcessExecutor, run_tasks
+
+    seen: list[list[int]] = []
+    for task, result in run_tasks(InProcessExecutor(), lambda x: x * 10, [1, 2, 3], seen.append):
+        assert result == task * 10 and task not in seen[-1]
+    assert seen[-1] == []
+
+
+def test_no_task_in_flight_clears_the_current_label():
+    log = io.StringIO()
+    progress = Progress(total=1, stored=0, remaining={}, parallel=1, stream=log, interactive=True)
+    progress.started(["training x for ipd"])
+    assert progress.current == "training x for ipd"
+    progress.started([])
+    assert progress.current == "" and "now:" not in progress.line()
