@@ -158,9 +158,11 @@ def _format_summary(summary: dict[str, Any]) -> str:
 
 def cmd_match(args: argparse.Namespace) -> int:
     """Run one match and print (or write) its summary."""
+    from shaping.contracts.algorithm import TrainingContext
     from shaping.engine.artifacts import ArtifactCache
     from shaping.engine.match import run_match
     from shaping.engine.runtime import resolve_device
+    from shaping.engine.training_monitor import TrainingMonitor
 
     registry = _load_registry(args)
     game_entry = registry.game(args.game, "--game")
@@ -181,14 +183,27 @@ def cmd_match(args: argparse.Namespace) -> int:
     if any(entry.cls.pretrained for entry in entries):
         check_output_dir("--artifacts", ArtifactCache(args.artifacts).root)
     game = game_entry.build(device)
-    result = run_match(
-        game,
-        players,
-        seeds=args.seeds or game_entry.seeds,
-        iterations=args.iterations or game_entry.iterations,
-        seed=args.seed,
-        artifacts=ArtifactCache(args.artifacts),
+    iterations = args.iterations or game_entry.iterations
+    monitor = TrainingMonitor(
+        TrainingContext(), total=iterations, label=f"{game.name} {args.a} vs {args.b}"
     )
+
+    def report(iteration: int, rewards: Any, metrics: Any) -> None:
+        reward_a, reward_b = (float(reward.mean()) for reward in rewards)
+        monitor.update(iteration + 1, {"reward_a": reward_a, "reward_b": reward_b})
+
+    try:
+        result = run_match(
+            game,
+            players,
+            seeds=args.seeds or game_entry.seeds,
+            iterations=iterations,
+            seed=args.seed,
+            artifacts=ArtifactCache(args.artifacts),
+            on_iteration=report,
+        )
+    finally:
+        monitor.close()
     summary = result.summary()
     text = _format_summary(summary)
     if args.json == "-":

@@ -73,6 +73,19 @@ def test_match_overrides_each_seats_configuration(capsys):
     assert code == 2 and out == "" and "--set-b.lr" in err
 
 
+def test_match_shows_its_progress_on_stderr(capsys):
+    """Every tenth of the iterations (a line each when stderr is not a terminal), with the
+    seats' mean rewards of that iteration; the summary on stdout is unchanged."""
+    argv = ["match", "--game", "ipd", "--a", "always_cooperate", "--b", "always_defect"]
+    code, out, err = run(capsys, *argv, "--seeds", "2", "--iterations", "20")
+    assert code == 0 and "|" not in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 11 and all(
+        line.startswith("ipd always_cooperate vs always_defect |") for line in lines
+    )
+    assert "| 20/20 [" in lines[-1] and "reward_a -3.000 reward_b 0.000" in lines[-1]
+
+
 def test_match_json_to_stdout_is_pure_json(capsys):
     code, out, err = run(
         capsys,
