@@ -287,6 +287,13 @@ def cmd_tournament(args: argparse.Namespace) -> int:
             )
             return 128 + getattr(interrupt, "signum", signal.SIGINT)
     print(summary.line(args.profile))
+    if summary.failed:
+        print(
+            f"shaping: {summary.failed} matches failed (listed in the report, their cells marked "
+            "failed); every other match is stored; --retry-failed plays them again",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

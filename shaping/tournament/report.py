@@ -149,6 +149,15 @@ def _status(seatings: list[_Seating], problems: list[str]) -> str:
     return "failed" if "failed" in problems else "missing"
 
 
+def _entry(section: dict[str, Any], name: str) -> dict[str, Any]:
+    """`name`'s ranking entry on a game; an entrant with no finished match counts as having
+    every cell incomplete."""
+    for entry in section["ranking"]:
+        if entry["algorithm"] == name:
+            return entry
+    return {"incomplete_cells": len(section["head_to_head"])}
+
+
 def _rank_scores(ranking: list[dict[str, Any]]) -> list[float]:
     """1 for the first, 0 for the last, linear between; ties share their mean position."""
     n = len(ranking)
@@ -220,6 +229,10 @@ def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
         "normalisation": "rank" if by_rank else "mutual defection = 0, mutual cooperation = 1",
         "order": order,
         "ranking": ranking,
+        # partial data ranks each entrant over the cells it has: say so, and who has none
+        "complete": not any(incomplete.values()),
+        "incomplete_cells": sum(incomplete.values()),
+        "unranked": [x for x in names if not field_samples[x]],
         "head_to_head": {x: head_to_head[x] for x in order},
     }
 
@@ -283,12 +296,18 @@ def build_leaderboard(
             if entry["algorithm"] == entrant["name"]
         }
         scored = [v for v in per_game.values() if v is not None]
+        complete = all(
+            _entry(section, entrant["name"])["incomplete_cells"] == 0
+            for game, section in sections.items()
+            if game not in entrant["not_applicable"]
+        )
         overall.append(
             {
                 "algorithm": entrant["name"],
                 "score": _number(sum(scored) / len(scored)) if scored else None,
                 "games": per_game,
                 "games_played": len(scored),
+                "complete": complete,
             }
         )
     overall.sort(key=lambda e: (e["score"] is None, -(e["score"] or 0.0), e["algorithm"]))
@@ -381,19 +400,49 @@ def _overall_table(board: dict[str, Any]) -> _Table:
     entrants = {e["name"]: e for e in board["entrants"]}
     rows = []
     for entry in board["overall"]:
+        entrant = entrants[entry["algorithm"]]
+        score = "—" if entry["score"] is None else f"{entry['score']:.3f}"
         rows.append(
             [
                 str(entry["rank"] or "—"),
                 entry["algorithm"],
-                "—" if entry["score"] is None else f"{entry['score']:.3f}",
-                *(
-                    "n/a" if entry["games"].get(g) is None else f"{entry['games'][g]:.3f}"
-                    for g in games
-                ),
-                _assumes(entrants[entry["algorithm"]], games),
+                score
+                + ("" if entry.get("complete", True) or entry["score"] is None else " (partial)"),
+                *(_overall_game_text(board["games"][g], entry, entrant, g) for g in games),
+                _assumes(entrant, games),
             ]
         )
     return _Table(["rank", "algorithm", "score", *games, "assumes"], rows)
+
+
+def _overall_game_text(
+    section: dict[str, Any], entry: dict[str, Any], entrant: dict[str, Any], game: str
+) -> str:
+    """An entrant's normalised score on one game: n/a only where it cannot play the game;
+    `failed` where it can but no match of it finished; (partial) over incomplete cells."""
+    if game in entrant["not_applicable"]:
+        return "n/a"
+    value = entry["games"].get(game)
+    if value is None:
+        return "failed" if entry["algorithm"] in section.get("unranked", ()) else "—"
+    partial = _entry(section, entry["algorithm"])["incomplete_cells"]
+    return f"{value:.3f}" + (" (partial)" if partial else "")
+
+
+def _partial_notes(board: dict[str, Any]) -> list[str]:
+    """One line per game whose ranking rests on incomplete data (none when all are complete)."""
+    notes = []
+    for name, section in board["games"].items():
+        if section.get("complete", True):
+            continue
+        unranked = section.get("unranked", [])
+        notes.append(
+            f"Partial ranking on {name}: {section['incomplete_cells']} cells failed or not "
+            "played yet; each entrant is ranked over the cells it has"
+            + (f"; unranked (no finished match): {', '.join(unranked)}" if unranked else "")
+            + ". `--retry-failed` plays the failed matches again."
+        )
+    return notes
 
 
 def _entrants_table(board: dict[str, Any]) -> _Table:
@@ -490,7 +539,9 @@ DEFINITIONS = [
     "game 0 = mutual defection, 1 = mutual cooperation (both players playing the game's "
     "always_defect / always_cooperate strategy); where those pay the same (zero-sum games "
     "such as matching pennies) or do not exist, by rank: 1 first, 0 last, linear between.",
-    "(partial): one of the two seatings failed or is not played yet; the cell uses the other.",
+    "(partial): one of the two seatings failed or is not played yet; the cell uses the other. "
+    "In a ranking, (partial) marks a score over the cells the entrant has; failed marks a game "
+    "it can play where none of its matches finished; n/a, a game it cannot play.",
 ]
 
 
@@ -537,7 +588,8 @@ def render_markdown(board: dict[str, Any]) -> str:
     title, facts = _heading(board)
     lines = [f"# {title}", "", facts[0], "", *(f"- {fact}" for fact in facts[1:]), ""]
     lines += ["## How to read it", "", *(f"- {d}" for d in DEFINITIONS), ""]
-    lines += ["## Overall ranking", "", _overall_table(board).markdown(), ""]
+    lines += ["## Overall ranking", "", *(f"**{n}**\n" for n in _partial_notes(board))]
+    lines += [_overall_table(board).markdown(), ""]
     lines += ["## Entrants", "", _entrants_table(board).markdown(), ""]
     for name, section in board["games"].items():
         lines += [f"## {name}", "", f"![{name} heatmap](heatmap_{name}.png)", ""]
@@ -580,6 +632,7 @@ def render_html(board: dict[str, Any]) -> str:
         "<h2>How to read it</h2>",
         "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS) + "</ul>",
         "<h2>Overall ranking</h2>",
+        *(f"<p><strong>{html.escape(note)}</strong></p>" for note in _partial_notes(board)),
         _overall_table(board).html(),
         "<h2>Entrants</h2>",
         _entrants_table(board).html(),

@@ -172,8 +172,13 @@ def test_failures_partial_cells_missing_matches_and_n_a():
         "score": None,
         "games": {},
         "games_played": 0,
+        "complete": True,
         "rank": None,
     }
+    # x's and y's cells are partial or missing: the game's ranking says so
+    section = board["games"]["g"]
+    assert not section["complete"] and section["unranked"] == []
+    assert [entry["complete"] for entry in board["overall"][:2]] == [False, False]
 
 
 def test_final_window_is_ten_percent_at_least_one():

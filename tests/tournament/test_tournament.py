@@ -260,8 +260,13 @@ def test_failing_matches_are_recorded_and_the_others_still_play(tmp_path, capsys
         str(out),
     ]
     code, stdout, stderr = run(capsys, *argv)
-    assert code == 0 and "18 matches (18 played, 0 from the store, 10 failed" in stdout
+    # failed matches make the run fail (exit 1), after every other match is stored
+    assert code == 1 and "18 matches (18 played, 0 from the store, 10 failed" in stdout
     assert "failed: ipd exploding vs naive: MatchDiverged" in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "shaping: 10 matches failed (listed in the report, their cells marked failed); every "
+        "other match is stored; --retry-failed plays them again"
+    )
     board = json.loads((out / "leaderboard.json").read_text())
     failures = {(f["game"], f["a"], f["b"]): f for f in board["failures"]}
     assert len(failures) == 10 and all("exploding" in pair for pair in failures)
@@ -273,16 +278,33 @@ def test_failing_matches_are_recorded_and_the_others_still_play(tmp_path, capsys
     assert [e["algorithm"] for e in ipd["ranking"]] == ["tit_for_tat", "naive"]
     assert ipd["head_to_head"]["naive"]["tit_for_tat"]["status"] == "ok"
     assert ipd["head_to_head"]["exploding"]["naive"]["status"] == "failed"
+    # the ranking says it rests on partial data, and who has none; n/a is kept for cells
+    # that cannot be played
+    assert not ipd["complete"] and ipd["unranked"] == ["exploding"]
+    assert ipd["incomplete_cells"] == 1 + 2 + 2  # exploding's 3 cells, one each for the others
+    overall = {entry["algorithm"]: entry for entry in board["overall"]}
+    assert not any(entry["complete"] for entry in overall.values())
+    assert overall["exploding"]["rank"] is None
     markdown = (out / "leaderboard.md").read_text()
     assert "### Failed matches" in markdown and "non-finite reward at iteration 3" in markdown
+    assert "**Partial ranking on ipd: 5 cells failed or not played yet" in markdown
+    assert "unranked (no finished match): exploding." in markdown
+    overall_section = markdown.split("## Overall ranking")[1].split("## Entrants")[0]
+    rows = {
+        row.split(" | ")[1]: row.split(" | ")
+        for row in overall_section.splitlines()
+        if row.startswith("| ") and not row.startswith("| rank")
+    }
+    assert rows["exploding"][2:5] == ["—", "failed", "failed"]
+    assert rows["naive"][2].endswith("(partial)") and rows["naive"][3].endswith("(partial)")
 
     # re-running recomputes nothing (failed matches included) and reports the same
     first = report_bytes(out)
     code, stdout, _ = run(capsys, *argv)
-    assert code == 0 and "(0 played, 18 from the store, 10 failed" in stdout
+    assert code == 1 and "(0 played, 18 from the store, 10 failed" in stdout
     assert report_bytes(out) == first
     code, stdout, _ = run(capsys, *argv, "--retry-failed")
-    assert code == 0 and "(10 played, 8 from the store, 10 failed" in stdout
+    assert code == 1 and "(10 played, 8 from the store, 10 failed" in stdout
     board = json.loads((out / "leaderboard.json").read_text())
     assert {f["attempts"] for f in board["failures"]} == {2}
 
