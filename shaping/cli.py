@@ -318,12 +318,21 @@ def _dry_run(options: Any, json_path: str | None) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Rebuild a tournament's report from its result store."""
-    from shaping.tournament.report import write_report
-    from shaping.tournament.store import ResultStore
+    """Rebuild a tournament's report from its result store, or without one from its summary."""
+    from shaping.tournament.report import SUMMARY_FILE, write_report
+    from shaping.tournament.store import STORE_FILE, ResultStore
 
-    with ResultStore(args.directory, create=False) as store:
-        files = write_report(store, args.directory)
+    directory = Path(args.directory)
+    if (directory / STORE_FILE).is_file():
+        with ResultStore(directory, create=False) as store:
+            files = write_report(store, directory)
+    elif (directory / SUMMARY_FILE).is_file():
+        files = write_report(None, directory, summary=directory / SUMMARY_FILE)
+    else:
+        raise ConfigError(
+            f"{directory}: neither a result store ({STORE_FILE}) nor a report summary "
+            f"({SUMMARY_FILE}) here"
+        )
     leaderboard = Path(args.directory) / "leaderboard.md"
     print(f"report: {', '.join(path.name for path in files)}; leaderboard: {leaderboard}")
     return 0
@@ -500,8 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tournament.set_defaults(run=cmd_tournament)
 
-    report = commands.add_parser("report", help="rebuild a tournament's report from its store")
-    report.add_argument("directory", help="the tournament directory (holds results.sqlite)")
+    report = commands.add_parser(
+        "report",
+        help="rebuild a tournament's report from its store, or from its committed summary",
+    )
+    report.add_argument(
+        "directory",
+        help="the tournament directory (holds results.sqlite, or results.summary.json)",
+    )
     report.set_defaults(run=cmd_report)
 
     compare = commands.add_parser(

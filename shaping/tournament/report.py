@@ -42,11 +42,15 @@ from typing import Any
 
 import numpy as np
 
+from shaping.contracts.errors import ConfigError
 from shaping.tournament.progress import format_duration
 from shaping.tournament.stats import mean_ci95
 from shaping.tournament.store import MatchRecord, ResultStore
 
 FINAL_FRACTION = 0.1
+#: what `shaping report` rebuilds the report from when the store is not there (a fresh clone)
+SUMMARY_FILE = "results.summary.json"
+SUMMARY_FORMAT = "shaping-report-summary/1"
 #: reference payoffs closer than this are "the same" (zero-sum games): rank normalisation
 DEGENERATE_REFERENCE = 1e-6
 CSV_COLUMNS = (
@@ -102,6 +106,18 @@ class _Game:
     cells: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
+def final_window_means(record: MatchRecord) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A finished match's rewards [S, 2] and metrics {name: [S, 2]}, per seed and seat,
+    averaged over the final window: all the report reads of a match."""
+    window = final_window(record.rewards.shape[0])
+    rewards = record.rewards[-window:].astype(np.float64).mean(axis=0)
+    metrics = {
+        name: values[-window:].astype(np.float64).mean(axis=0)
+        for name, values in record.metrics.items()
+    }
+    return rewards, metrics
+
+
 def _seatings(
     x: str, y: str, cells: dict[tuple[str, str], dict[str, Any]], records: dict[str, Any]
 ) -> tuple[list[_Seating], list[str]]:
@@ -116,12 +132,7 @@ def _seatings(
         if not record.done:
             problems.append("failed")
             continue
-        window = final_window(record.rewards.shape[0])
-        rewards = record.rewards[-window:].astype(np.float64).mean(axis=0)  # [S, 2]
-        metrics = {
-            name: values[-window:].astype(np.float64).mean(axis=0)
-            for name, values in record.metrics.items()
-        }
+        rewards, metrics = final_window_means(record)
         if seat is None:  # self-play: both seats are X
             seatings.append(
                 _Seating(
@@ -781,15 +792,86 @@ def render_heatmap(name: str, section: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def write_report(store: ResultStore, out: str | Path | None = None) -> list[Path]:
-    """Write every report file from `store` into `out` (default: the store's directory)."""
-    out = Path(out) if out is not None else store.directory
+def summary_document(
+    plan: dict[str, Any], records: dict[str, MatchRecord], runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Everything the report is built from, without the learning curves: the plan, the runs
+    and each match's final-window means per seed (float64, exact through JSON). Small enough
+    to commit next to a report, so that `shaping report` rebuilds it on a fresh clone."""
+    matches = {}
+    for key, record in records.items():
+        entry: dict[str, Any] = {"status": record.status, "attempts": record.attempts}
+        if record.done:
+            rewards, metrics = final_window_means(record)
+            entry["evaluation"] = record.evaluation
+            entry["final_rewards"] = rewards.tolist()
+            entry["final_metrics"] = {name: values.tolist() for name, values in metrics.items()}
+        else:
+            entry["error"] = record.error
+        matches[key] = entry
+    return {"format": SUMMARY_FORMAT, "plan": plan, "runs": runs, "matches": matches}
+
+
+def _summary_text(document: dict[str, Any]) -> str:
+    """The summary as JSON with one match per line, so that a recompute diffs by match."""
+    head = {name: document[name] for name in ("format", "plan", "runs")}
+    matches = ",\n".join(
+        f"{json.dumps(key)}: {json.dumps(entry)}"
+        for key, entry in sorted(document["matches"].items())
+    )
+    return json.dumps(head)[:-1] + ',\n"matches": {\n' + matches + "\n}}\n"
+
+
+def read_summary(path: Path) -> tuple[dict[str, Any], dict[str, MatchRecord], list[Any]]:
+    """(plan, records, runs) from a summary file; each record holds its final-window means
+    as a one-iteration match, which the report reads exactly as the full one."""
+    try:
+        document = json.loads(path.read_text())
+        if document.get("format") != SUMMARY_FORMAT:
+            raise ValueError(f"format {document.get('format')!r}, expected {SUMMARY_FORMAT!r}")
+        records = {}
+        for key, entry in document["matches"].items():
+            record = MatchRecord(key, entry["status"], attempts=entry["attempts"])
+            if record.done:
+                record.evaluation = entry["evaluation"]
+                record.rewards = np.asarray(entry["final_rewards"], dtype=np.float64)[None]
+                record.metrics = {
+                    name: np.asarray(values, dtype=np.float64)[None]
+                    for name, values in entry["final_metrics"].items()
+                }
+            else:
+                record.error = entry["error"]
+            records[key] = record
+        return document["plan"], records, document["runs"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{path}: not a readable report summary ({error})") from error
+
+
+def write_report(
+    store: ResultStore | None, out: str | Path | None = None, summary: Path | None = None
+) -> list[Path]:
+    """Write every report file from `store` into `out` (default: the store's directory),
+    with the summary that rebuilds them (SUMMARY_FILE); or, without a store, rebuild them
+    from `summary`."""
+    if store is not None:
+        out = Path(out) if out is not None else store.directory
+        plan = store.load_plan()
+        keys = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
+        records = {key: record for key in sorted(keys) if (record := store.load(key)) is not None}
+        runs = store.runs()
+        document = summary_document(plan, records, runs)
+    else:
+        if summary is None or out is None:
+            raise ValueError("write_report needs a store, or a summary and an output directory")
+        out = Path(out)
+        plan, records, runs = read_summary(summary)
+        document = None
     out.mkdir(parents=True, exist_ok=True)
-    plan = store.load_plan()
-    keys = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
-    records = {key: record for key in sorted(keys) if (record := store.load(key)) is not None}
-    board = build_leaderboard(plan, records, store.runs())
+    board = build_leaderboard(plan, records, runs)
     written = []
+    if document is not None:
+        _write_atomically(out / SUMMARY_FILE, _summary_text(document).encode())
+        written.append(out / SUMMARY_FILE)
     for filename, text in (
         ("leaderboard.json", json.dumps(board, indent=2) + "\n"),
         ("leaderboard.md", render_markdown(board)),

@@ -163,6 +163,29 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     assert code == 0 and str(out / "leaderboard.md") in stdout
     assert report_bytes(out) == first
 
+    # a fresh clone has the report and its summary, not the store: `shaping report` rebuilds
+    # the identical files from the summary alone, which holds no learning curves
+    summary = (out / "results.summary.json").read_bytes()
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    (clone / "results.summary.json").write_bytes(summary)
+    code, stdout, _ = run(capsys, "report", str(clone))
+    assert code == 0 and str(clone / "leaderboard.md") in stdout
+    assert report_bytes(clone) == first
+    assert (clone / "heatmap_ipd.png").read_bytes() == (out / "heatmap_ipd.png").read_bytes()
+    assert len(summary) < (out / STORE_FILE).stat().st_size / 4
+    document = json.loads(summary)
+    assert len(document["matches"]) == 75 and document["runs"][0]["played"] == 75
+
+    # a damaged summary, or a directory with neither, is one line and exit 2
+    (clone / "results.summary.json").write_bytes(summary[: len(summary) // 2])
+    code, _, stderr = run(capsys, "report", str(clone))
+    (line,) = stderr.strip().splitlines()
+    assert code == 2
+    assert line.startswith(f"shaping: error: {clone / 'results.summary.json'}: not a readable")
+    code, _, stderr = run(capsys, "report", str(tmp_path / "empty"))
+    assert code == 2 and "neither a result store (results.sqlite) nor a report summary" in stderr
+
 
 RESUME_PROFILE = """
 description: resumption test
