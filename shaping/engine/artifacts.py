@@ -50,6 +50,13 @@ def _read_record(path: Path) -> dict[str, Any]:
     return record
 
 
+def _current_umask() -> int:
+    """The process's umask (only readable by setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class ArtifactCache:
     """load-or-train for named artifacts; payloads are anything `torch.save` can write."""
 
@@ -109,6 +116,8 @@ class ArtifactCache:
         }
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
+            # mkstemp makes the file private (0600); a shared cache needs the umask's mode
+            os.chmod(temporary, 0o666 & ~_current_umask())
             with os.fdopen(handle, "wb") as stream:
                 torch.save(record, stream)
                 stream.flush()

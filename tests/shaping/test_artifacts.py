@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 
 import pytest
@@ -136,3 +138,15 @@ def test_a_new_code_version_with_the_same_numerics_retrains_the_same_artifact(
     assert algorithm.artifact_key(ipd) != old_key
     algorithm.prepare(ipd, ArtifactCache(tmp_path / "after", log=lambda message: None))
     assert torch.equal(algorithm.logits, before)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_artifacts_follow_the_umask_so_a_shared_cache_is_readable(tmp_path, umask, mode):
+    """Another user of a shared artifact directory (the README's Ray set-up) must be able to
+    read what a worker trained; the temporary file's private mode must not leak through."""
+    previous = os.umask(umask)
+    try:
+        path = ArtifactCache(tmp_path).save("x", "ipd", {"config": 1}, {"weights": [1.0]})
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
