@@ -11,6 +11,7 @@ loses only the matches in flight; the same command resumes.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import os
 import platform
 import signal
@@ -143,6 +144,29 @@ def source_commit() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+modified" if changes else "")
+
+
+LOCK_FILE = ".tournament.lock"
+
+
+@contextmanager
+def exclusive_use(out: Path) -> Iterator[None]:
+    """Hold `out` for one tournament at a time on this machine: a second run on the same
+    directory would play every match again. The lock is the kernel's (flock), so a run that
+    dies, even by SIGKILL, leaves nothing to clean up."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"--out: {out} is in use by another running tournament (it holds "
+                f"{out / LOCK_FILE}); wait for it to finish or use another --out"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def cpu_model() -> str:
@@ -303,7 +327,7 @@ def run_tournament(
     if any(import_object(module, module).pretrained for module in modules):
         check_output_dir("--artifacts", ArtifactCache(options.artifacts).root)
     curves_root = out / "tensorboard"
-    with ResultStore(out) as store:
+    with exclusive_use(out), ResultStore(out) as store:
         store.save_plan(plan.to_json())
         stored = store.statuses(spec.key for spec in specs)
         pending = [

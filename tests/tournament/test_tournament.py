@@ -377,3 +377,31 @@ def test_curve_directories_are_portable_names(tmp_path):
 
     path = curves_dir(tmp_path, "ipd", "axelrod:TitForTat", "naive")
     assert path == tmp_path / "ipd" / "axelrod_TitForTat_vs_naive"
+
+
+def test_a_second_tournament_on_the_same_directory_is_refused_while_the_first_runs(
+    tmp_path, capsys
+):
+    """Two runs on one --out would both play every match: the second gets one line and
+    exit 2, writes nothing; the lock goes with its holder (here: released), so the next run
+    proceeds. Across machines the Ray executor shares the work, not a shared directory."""
+    import fcntl
+
+    from shaping.tournament.run import LOCK_FILE
+
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["tournament", "--profile", "quick", "--games", "ipd", "--algorithms", "naive"]
+    argv += ["tit_for_tat", "--out", str(out), "--no-tensorboard"]
+    with open(out / LOCK_FILE, "a") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, stdout, stderr = run(capsys, *argv)
+        assert code == 2 and stdout == ""
+        (line,) = stderr.strip().splitlines()
+        assert line == (
+            f"shaping: error: --out: {out} is in use by another running tournament (it holds "
+            f"{out / LOCK_FILE}); wait for it to finish or use another --out"
+        )
+        assert sorted(path.name for path in out.iterdir()) == [LOCK_FILE]
+    code, stdout, _ = run(capsys, *argv)
+    assert code == 0 and "4 matches (4 played" in stdout
