@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shaping.contracts.errors import ConfigError
 from shaping.engine.artifacts import ArtifactCache, without_code
 from shaping.tournament.plan import MatchSpec, Plan
 from shaping.tournament.progress import format_duration
 from shaping.tournament.run import artifact_needs
-from shaping.tournament.store import STORE_FILE
+from shaping.tournament.store import CHECKSUMMED, RECOVERY, STORE_FILE, damage
 
 
 def _identity_but_code(identity: dict[str, Any]) -> str:
@@ -52,11 +53,20 @@ def read_store(directory: Path) -> list[StoredRow]:
         return []
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = connection.execute("SELECT key, status, identity, wall_time FROM matches").fetchall()
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(matches)")}
+        checksum = "checksum" if "checksum" in columns else "NULL"
+        rows = connection.execute(
+            f"SELECT {', '.join(CHECKSUMMED)}, {checksum}, wall_time FROM matches"
+        ).fetchall()
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"{path}: not a readable result store ({error}); {RECOVERY}") from error
     finally:
         connection.close()
+    # a damaged row is set aside and played again by the next run: it counts as missing
     return [
-        StoredRow(key, status, json.loads(identity), wall) for key, status, identity, wall in rows
+        StoredRow(row[0], row[1], json.loads(row[5]), row[-1])
+        for row in rows
+        if damage(row[: len(CHECKSUMMED)], row[len(CHECKSUMMED)]) is None
     ]
 
 

@@ -273,6 +273,7 @@ def build_leaderboard(
     plan: dict[str, Any],
     records: dict[str, MatchRecord],
     runs: list[dict[str, Any]] | None = None,
+    damaged: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The whole leaderboard as one JSON-friendly document (what leaderboard.json holds);
     `runs` is the provenance of every run that played into the store (ResultStore.runs), of
@@ -291,7 +292,10 @@ def build_leaderboard(
             continue
         record = records.get(cell["key"])
         if record is None:
-            missing.append({k: cell[k] for k in ("game", "a", "b")})
+            missing.append(
+                {k: cell[k] for k in ("game", "a", "b")}
+                | ({"damaged": damaged[cell["key"]]} if cell["key"] in (damaged or {}) else {})
+            )
         elif not record.done:
             failures.append(
                 {k: cell[k] for k in ("game", "a", "b", "key")}
@@ -529,7 +533,17 @@ def _lists(board: dict[str, Any], game: str) -> dict[str, list[str]]:
             for item in board["failures"]
             if item["game"] == game
         ],
-        "Not played yet": [pair(item) for item in board["not_played_yet"] if item["game"] == game],
+        "Not played yet": [
+            pair(item)
+            + (
+                f": its stored result was damaged ({item['damaged']}), set aside; the next "
+                "run plays it again"
+                if "damaged" in item
+                else ""
+            )
+            for item in board["not_played_yet"]
+            if item["game"] == game
+        ],
     }
 
 
@@ -793,7 +807,10 @@ def render_heatmap(name: str, section: dict[str, Any], path: Path) -> None:
 
 
 def summary_document(
-    plan: dict[str, Any], records: dict[str, MatchRecord], runs: list[dict[str, Any]]
+    plan: dict[str, Any],
+    records: dict[str, MatchRecord],
+    runs: list[dict[str, Any]],
+    damaged: dict[str, str],
 ) -> dict[str, Any]:
     """Everything the report is built from, without the learning curves: the plan, the runs
     and each match's final-window means per seed (float64, exact through JSON). Small enough
@@ -809,12 +826,18 @@ def summary_document(
         else:
             entry["error"] = record.error
         matches[key] = entry
-    return {"format": SUMMARY_FORMAT, "plan": plan, "runs": runs, "matches": matches}
+    return {
+        "format": SUMMARY_FORMAT,
+        "plan": plan,
+        "runs": runs,
+        "damaged": damaged,
+        "matches": matches,
+    }
 
 
 def _summary_text(document: dict[str, Any]) -> str:
     """The summary as JSON with one match per line, so that a recompute diffs by match."""
-    head = {name: document[name] for name in ("format", "plan", "runs")}
+    head = {name: document[name] for name in ("format", "plan", "runs", "damaged")}
     matches = ",\n".join(
         f"{json.dumps(key)}: {json.dumps(entry)}"
         for key, entry in sorted(document["matches"].items())
@@ -822,8 +845,10 @@ def _summary_text(document: dict[str, Any]) -> str:
     return json.dumps(head)[:-1] + ',\n"matches": {\n' + matches + "\n}}\n"
 
 
-def read_summary(path: Path) -> tuple[dict[str, Any], dict[str, MatchRecord], list[Any]]:
-    """(plan, records, runs) from a summary file; each record holds its final-window means
+def read_summary(
+    path: Path,
+) -> tuple[dict[str, Any], dict[str, MatchRecord], list[Any], dict[str, str]]:
+    """(plan, records, runs, damaged) from a summary file; each record holds its final-window means
     as a one-iteration match, which the report reads exactly as the full one."""
     try:
         document = json.loads(path.read_text())
@@ -842,7 +867,7 @@ def read_summary(path: Path) -> tuple[dict[str, Any], dict[str, MatchRecord], li
             else:
                 record.error = entry["error"]
             records[key] = record
-        return document["plan"], records, document["runs"]
+        return document["plan"], records, document["runs"], document["damaged"]
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ConfigError(f"{path}: not a readable report summary ({error})") from error
 
@@ -859,15 +884,16 @@ def write_report(
         keys = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
         records = {key: record for key in sorted(keys) if (record := store.load(key)) is not None}
         runs = store.runs()
-        document = summary_document(plan, records, runs)
+        damaged = store.quarantined
+        document = summary_document(plan, records, runs, damaged)
     else:
         if summary is None or out is None:
             raise ValueError("write_report needs a store, or a summary and an output directory")
         out = Path(out)
-        plan, records, runs = read_summary(summary)
+        plan, records, runs, damaged = read_summary(summary)
         document = None
     out.mkdir(parents=True, exist_ok=True)
-    board = build_leaderboard(plan, records, runs)
+    board = build_leaderboard(plan, records, runs, damaged)
     written = []
     if document is not None:
         _write_atomically(out / SUMMARY_FILE, _summary_text(document).encode())

@@ -328,6 +328,12 @@ def run_tournament(
         check_output_dir("--artifacts", ArtifactCache(options.artifacts).root)
     curves_root = out / "tensorboard"
     with exclusive_use(out), ResultStore(out) as store:
+        if store.quarantined:
+            print(
+                f"shaping: {len(store.quarantined)} stored matches were damaged and are set "
+                "aside (the report lists them); a run plays those it plans again",
+                file=stream,
+            )
         store.save_plan(plan.to_json())
         stored = store.statuses(spec.key for spec in specs)
         pending = [

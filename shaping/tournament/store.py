@@ -11,6 +11,7 @@ time), so a report names the runs that computed its numbers.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sqlite3
@@ -40,7 +41,16 @@ CREATE TABLE IF NOT EXISTS matches (
     wall_time REAL NOT NULL,
     attempts INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS quarantine (
+    key TEXT PRIMARY KEY, game TEXT, a TEXT, b TEXT, reason TEXT NOT NULL
+);
 """
+#: a row's checksum covers everything the report reads from it
+CHECKSUMMED = ("key", "status", "game", "a", "b", "identity", "evaluation", "arrays", "error")
+RECOVERY = (
+    "move it away and run the same command to recompute every match (or restore an intact "
+    "copy); `shaping report` rebuilds a report from its results.summary.json without a store"
+)
 
 
 @dataclass
@@ -67,6 +77,33 @@ def _pack(rewards: np.ndarray, metrics: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+def _checksum(values: tuple[Any, ...]) -> str:
+    """sha256 over a row's checksummed columns, each length-prefixed (None distinct from
+    empty)."""
+    digest = hashlib.sha256()
+    for value in values:
+        if value is None:
+            digest.update(b"N")
+            continue
+        data = value if isinstance(value, bytes) else str(value).encode()
+        digest.update(b"V%d:" % len(data) + data)
+    return digest.hexdigest()
+
+
+def damage(values: tuple[Any, ...], checksum: str | None) -> str | None:
+    """Why a stored row (its CHECKSUMMED columns, then its checksum) cannot be trusted, or
+    None. Rows from before checksums have none; their arrays are still read back (the npz
+    format carries a CRC per array)."""
+    if checksum is not None and checksum != _checksum(values):
+        return "checksum mismatch"
+    if values[1] == "done":
+        try:
+            _unpack(values[7])
+        except Exception as error:  # any way the arrays fail to read
+            return f"unreadable arrays ({type(error).__name__})"
+    return None
+
+
 def _unpack(blob: bytes) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
         metrics = {
@@ -88,8 +125,25 @@ class ResultStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         # a generous timeout: a report or a test may read while a tournament writes
         self.connection = sqlite3.connect(self.path, timeout=60)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as error:
+            self.connection.close()
+            raise ConfigError(
+                f"{self.path}: not a readable result store ({error}); {RECOVERY}"
+            ) from error
+        #: key -> why, for every match set aside because its row was damaged
+        self.quarantined = self._quarantine_damaged()
+
+    def _open(self) -> None:
+        (check,) = self.connection.execute("PRAGMA quick_check").fetchone()
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"integrity check: {check}")
         with self.connection:
             self.connection.executescript(_SCHEMA)
+            columns = {row[1] for row in self.connection.execute("PRAGMA table_info(matches)")}
+            if "checksum" not in columns:  # stores written before rows carried checksums
+                self.connection.execute("ALTER TABLE matches ADD COLUMN checksum TEXT")
             self.connection.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )
@@ -98,6 +152,25 @@ class ResultStore:
         ).fetchone()
         if schema != SCHEMA_VERSION:
             raise ConfigError(f"{self.path}: store schema {schema}, expected {SCHEMA_VERSION}")
+
+    def _quarantine_damaged(self) -> dict[str, str]:
+        """Move every match whose checksum or arrays do not hold up into the quarantine table,
+        so that it is reported and played again while every other match is kept."""
+        columns = ", ".join(CHECKSUMMED)
+        damaged = []
+        for row in self.connection.execute(f"SELECT {columns}, checksum FROM matches"):
+            reason = damage(row[:-1], row[-1])
+            if reason:
+                damaged.append((row[:-1], reason))
+        with self.connection:
+            for values, reason in damaged:
+                key, _, game, a, b = values[:5]
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?, ?)",
+                    (key, game, a, b, reason),
+                )
+                self.connection.execute("DELETE FROM matches WHERE key = ?", (key,))
+        return dict(self.connection.execute("SELECT key, reason FROM quarantine ORDER BY key"))
 
     def close(self) -> None:
         self.connection.close()
@@ -152,22 +225,23 @@ class ResultStore:
                 if result.done and result.rewards is not None
                 else None
             )
-            self.connection.execute(
-                "INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    result.key,
-                    result.status,
-                    game,
-                    a,
-                    b,
-                    json.dumps(identity, sort_keys=True),
-                    result.evaluation,
-                    arrays,
-                    result.error,
-                    result.wall_time,
-                    attempts,
-                ),
+            values = (
+                result.key,
+                result.status,
+                game,
+                a,
+                b,
+                json.dumps(identity, sort_keys=True),
+                result.evaluation,
+                arrays,
+                result.error,
             )
+            self.connection.execute(
+                f"INSERT OR REPLACE INTO matches ({', '.join(CHECKSUMMED)}, wall_time, "
+                "attempts, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, result.wall_time, attempts, _checksum(values)),
+            )
+            self.connection.execute("DELETE FROM quarantine WHERE key = ?", (result.key,))
         return attempts
 
     def statuses(self, keys: Iterable[str] | None = None) -> dict[str, str]:
