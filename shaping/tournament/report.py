@@ -260,7 +260,7 @@ def runs_in_report(runs: list[dict[str, Any]], keys: set[str]) -> list[dict[str,
     unattributed = not keys.issubset(owner)
     listed = []
     for index, run in enumerate(runs):
-        described = {name: value for name, value in run.items() if name != "keys"}
+        described = {name: value for name, value in run.items() if name not in ("keys", "id")}
         if "keys" not in run:
             if unattributed:
                 listed.append(described)
@@ -601,6 +601,12 @@ def _provenance(run: dict[str, Any]) -> str:
     # torch picks its CPU kernels by instruction set, and their last bits differ (see README)
     kernels = f", torch CPU kernels {run['cpu_kernels']}" if "cpu_kernels" in run else ""
     model = f" ({run['cpu']})" if "cpu" in run else ""
+    if not run.get("finished", True):
+        return (
+            f"Started by `{run['command']}` at commit `{commit}` on {run['started_utc']} UTC "
+            f"and stopped before it finished (interrupted or killed), on {run['executor']}, "
+            f"{run['cpus']} CPUs{model}{kernels}{in_report}."
+        )
     return (
         f"Computed by `{run['command']}` at commit `{commit}` on {run['started_utc']} UTC: "
         f"{run['played']} matches played in {format_duration(run['wall_time_s'])} wall time "

@@ -361,7 +361,18 @@ def run_tournament(
             )
             interrupted = True
             started = datetime.datetime.now(datetime.timezone.utc)
-            commit = source_commit()  # the code that plays, before anyone edits the checkout
+            store.start_run(
+                {
+                    "command": options.command or "run_tournament (Python API)",
+                    # the code that plays, before anyone edits the checkout
+                    "commit": source_commit(),
+                    "started_utc": started.strftime("%Y-%m-%d %H:%M"),
+                    "executor": executor.description,
+                    "cpus": os.cpu_count(),
+                    "cpu": cpu_model(),
+                    "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
+                }
+            )
             try:
                 broken = _prepare_artifacts(pending, options, out, executor, progress)
                 pretraining = time.perf_counter() - start
@@ -370,19 +381,11 @@ def run_tournament(
             finally:
                 executor.close(interrupted=interrupted)
                 progress.close()
-            store.add_run(
+            store.finish_run(
                 {
-                    "command": options.command or "run_tournament (Python API)",
-                    "commit": commit,
-                    "started_utc": started.strftime("%Y-%m-%d %H:%M"),
                     "wall_time_s": round(time.perf_counter() - start, 1),
                     "pretraining_s": round(pretraining, 1),
                     "played": len(pending),
-                    "keys": [spec.key for spec in pending],
-                    "executor": executor.description,
-                    "cpus": os.cpu_count(),
-                    "cpu": cpu_model(),
-                    "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
                 }
             )
         if options.tensorboard:

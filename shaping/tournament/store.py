@@ -132,6 +132,8 @@ class ResultStore:
             raise ConfigError(
                 f"{self.path}: not a readable result store ({error}); {RECOVERY}"
             ) from error
+        #: the run (index into runs()) that matches stored now belong to, once started
+        self.current_run: int | None = None
         #: key -> why, for every match set aside because its row was damaged
         self.quarantined = self._quarantine_damaged()
 
@@ -144,6 +146,8 @@ class ResultStore:
             columns = {row[1] for row in self.connection.execute("PRAGMA table_info(matches)")}
             if "checksum" not in columns:  # stores written before rows carried checksums
                 self.connection.execute("ALTER TABLE matches ADD COLUMN checksum TEXT")
+            if "run" not in columns:  # ... and before each row named the run that stored it
+                self.connection.execute("ALTER TABLE matches ADD COLUMN run INTEGER")
             self.connection.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
             )
@@ -197,18 +201,41 @@ class ResultStore:
 
     # --- provenance ----------------------------------------------------------------------
 
-    def add_run(self, run: dict[str, Any]) -> None:
-        """Append the provenance of a run that played matches."""
-        with self.connection:
-            self.connection.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('runs', ?)",
-                (json.dumps([*self.runs(), run]),),
-            )
+    def start_run(self, run: dict[str, Any]) -> None:
+        """Record a run's provenance before it plays: every match stored from now on names it,
+        so a run that is killed keeps its matches' provenance (`finished` stays false)."""
+        runs = self._stored_runs()
+        self.current_run = len(runs)
+        self._save_runs([*runs, run | {"id": self.current_run, "finished": False}])
+
+    def finish_run(self, fields: dict[str, Any]) -> None:
+        """Complete the current run's provenance (wall time, matches played)."""
+        runs = self._stored_runs()
+        runs[self.current_run] |= fields | {"finished": True}
+        self._save_runs(runs)
 
     def runs(self) -> list[dict[str, Any]]:
-        """The provenance of every run that played matches into this store, oldest first."""
+        """The provenance of every run that played matches into this store, oldest first,
+        each with the keys of the stored matches it computed last (`keys`)."""
+        owned: dict[int, list[str]] = {}
+        for key, run in self.connection.execute(
+            "SELECT key, run FROM matches WHERE run IS NOT NULL ORDER BY key"
+        ):
+            owned.setdefault(run, []).append(key)
+        return [
+            run | {"keys": owned.get(run["id"], [])} if "id" in run else run
+            for run in self._stored_runs()
+        ]
+
+    def _stored_runs(self) -> list[dict[str, Any]]:
         row = self.connection.execute("SELECT value FROM meta WHERE name = 'runs'").fetchone()
         return json.loads(row[0]) if row else []
+
+    def _save_runs(self, runs: list[dict[str, Any]]) -> None:
+        with self.connection:
+            self.connection.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('runs', ?)", (json.dumps(runs),)
+            )
 
     # --- matches --------------------------------------------------------------------------
 
@@ -238,8 +265,8 @@ class ResultStore:
             )
             self.connection.execute(
                 f"INSERT OR REPLACE INTO matches ({', '.join(CHECKSUMMED)}, wall_time, "
-                "attempts, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, result.wall_time, attempts, _checksum(values)),
+                "attempts, checksum, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, result.wall_time, attempts, _checksum(values), self.current_run),
             )
             self.connection.execute("DELETE FROM quarantine WHERE key = ?", (result.key,))
         return attempts

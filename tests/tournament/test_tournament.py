@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from shaping.cli import main
+from shaping.tournament.run import LOCK_FILE
 from shaping.tournament.store import STORE_FILE, ResultStore
 from tests.tournament.helpers import BASELINES, results_without_provenance, zoo_copy
 
@@ -37,7 +38,7 @@ def report_bytes(out: Path) -> dict[str, bytes]:
     return {
         path.name: path.read_bytes()
         for path in sorted(out.iterdir())
-        if path.is_file() and path.name != STORE_FILE
+        if path.is_file() and path.name not in (STORE_FILE, LOCK_FILE)
     }
 
 
@@ -246,6 +247,15 @@ def test_interrupted_tournament_resumes_to_the_identical_report(tmp_path, capsys
     code, _, _ = run(capsys, *argv, "--out", str(reference))
     assert code == 0
     assert results_without_provenance(killed) == results_without_provenance(reference)
+    # the killed runs keep the provenance of the matches they stored
+    runs = json.loads((killed / "leaderboard.json").read_text())["tournament"]["runs"]
+    assert [run["finished"] for run in runs] == [False, False, True]
+    assert (
+        sum(run["in_report"] for run in runs) == total and runs[-1]["in_report"] == total - stored
+    )
+    assert all(run["in_report"] > 0 for run in runs)
+    markdown = (killed / "leaderboard.md").read_text()
+    assert markdown.count("and stopped before it finished (interrupted or killed)") == 2
     with ResultStore(killed) as resumed, ResultStore(reference) as uninterrupted:
         for key in uninterrupted.statuses():
             np.testing.assert_array_equal(
@@ -368,7 +378,7 @@ def test_bad_profile_file_exits_2_naming_file_and_field(tmp_path, capsys):
 
 def test_report_of_a_directory_without_a_store_exits_2(tmp_path, capsys):
     code, _, stderr = run(capsys, "report", str(tmp_path))
-    assert code == 2 and "no tournament result store" in stderr and stderr.count("\n") == 1
+    assert code == 2 and "neither a result store" in stderr and stderr.count("\n") == 1
 
 
 def test_curve_directories_are_portable_names(tmp_path):
@@ -386,8 +396,6 @@ def test_a_second_tournament_on_the_same_directory_is_refused_while_the_first_ru
     exit 2, writes nothing; the lock goes with its holder (here: released), so the next run
     proceeds. Across machines the Ray executor shares the work, not a shared directory."""
     import fcntl
-
-    from shaping.tournament.run import LOCK_FILE
 
     out = tmp_path / "out"
     out.mkdir()
