@@ -5,9 +5,11 @@ offending field and exit with status 2, writing nothing."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import shlex
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -553,6 +555,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as error:
         print(f"shaping: failed: {error}", file=sys.stderr)
         return 1
+    except (OSError, sqlite3.OperationalError) as error:
+        if not _disk_full(error):
+            raise
+        where = f" writing {error.filename}" if getattr(error, "filename", None) else ""
+        print(
+            f"shaping: failed: the disk is full{where} ({error}); every match and artifact "
+            "that finished is stored intact: free some space and run the same command again",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _disk_full(error: BaseException) -> bool:
+    """ENOSPC from the OS (TensorBoard, artifacts, report files), or SQLite's own wording."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "disk is full" in str(error)
 
 
 if __name__ == "__main__":

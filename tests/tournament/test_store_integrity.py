@@ -116,3 +116,40 @@ def test_an_unreadable_store_file_is_one_line_with_the_recovery(played, capsys, 
         assert line.endswith(RECOVERY)
     code, _, err = run(capsys, *ARGV, "--out", str(played), "--dry-run")
     assert code == 2 and "not a readable result store" in err
+
+
+@pytest.mark.parametrize(
+    "target, error",
+    [
+        (
+            "shaping.tournament.store.ResultStore.record",
+            sqlite3.OperationalError("database or disk is full"),
+        ),
+        ("shaping.tournament.run.write_curves", OSError(28, "No space left on device", "/x/curve")),
+    ],
+)
+def test_a_full_disk_is_one_line_and_keeps_what_finished(
+    tmp_path, capsys, monkeypatch, target, error
+):
+    """SQLite and TensorBoard fail differently when the disk fills up; either way the user
+    gets one line saying what is full and that finished matches are safe, and exit 1."""
+    out = tmp_path / "out"
+    argv = [arg for arg in ARGV if arg != "--no-tensorboard"]
+    code, _, _ = run(capsys, *argv, "--out", str(out), "--seeds", "2")
+    assert code == 0
+    calls = []
+
+    def fail(*args, **kwargs):
+        calls.append(args)
+        raise error
+
+    monkeypatch.setattr(target, fail)
+    code, _, err = run(capsys, *argv, "--out", str(out))  # other seeds: every match is new
+    assert code == 1 and calls
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("shaping: failed: the disk is full")
+    assert "every match and artifact that finished is stored intact" in last
+    if isinstance(error, OSError):
+        assert "writing /x/curve" in last
+    with ResultStore(out, create=False) as store:
+        assert len(store.statuses()) >= 4  # the first run's matches are all still there
