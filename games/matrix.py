@@ -131,6 +131,11 @@ class IteratedMatrixGame(Game):
     # few hundred microseconds (broadcasts over tiny inner dimensions are an order of
     # magnitude slower on CPU).
 
+    def min_bytes_per_seed(self) -> int:
+        """Tabular players need no roll-out: the least any match holds per seed is the exact
+        evaluation's 4 x 4 transition matrix and its factorisation, in float32."""
+        return 2 * 4 * 4 * 4
+
     def has_exact(self, family_a: PolicyFamily | None, family_b: PolicyFamily | None) -> bool:
         return isinstance(family_a, TabularFamily) and isinstance(family_b, TabularFamily)
 

@@ -163,7 +163,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     from shaping.contracts.algorithm import TrainingContext
     from shaping.engine.artifacts import ArtifactCache
     from shaping.engine.match import run_match
-    from shaping.engine.runtime import resolve_device
+    from shaping.engine.runtime import check_fits, resolve_device
     from shaping.engine.training_monitor import TrainingMonitor
 
     registry = _load_registry(args)
@@ -185,6 +185,12 @@ def cmd_match(args: argparse.Namespace) -> int:
     if any(entry.cls.pretrained for entry in entries):
         check_output_dir("--artifacts", ArtifactCache(args.artifacts).root)
     game = game_entry.build(device)
+    seeds = args.seeds or game_entry.seeds
+    check_fits(
+        "--seeds" if args.seeds else f"{game_entry.source}: {game_entry.name}.match.seeds",
+        game,
+        seeds,
+    )
     iterations = args.iterations or game_entry.iterations
     monitor = TrainingMonitor(
         TrainingContext(), total=iterations, label=f"{game.name} {args.a} vs {args.b}"
@@ -198,7 +204,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         result = run_match(
             game,
             players,
-            seeds=args.seeds or game_entry.seeds,
+            seeds=seeds,
             iterations=iterations,
             seed=args.seed,
             artifacts=ArtifactCache(args.artifacts),

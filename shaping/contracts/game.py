@@ -246,6 +246,18 @@ class Game(ABC):
         such as PettingZoo and RLlib can wrap implement it)."""
         raise UnsupportedError(f"game {self.name!r} does not describe its observations")
 
+    def min_bytes_per_seed(self) -> int:
+        """A lower bound on the memory one seed of a match on this game holds in one
+        iteration, whatever the entrants: one roll-out of `batch` episodes of `horizon` steps
+        with both players' observations, actions and rewards as 4-byte numbers (networks,
+        autograd graphs and learner state come on top). Lets a match that cannot fit be
+        refused before it starts; 0 where the game does not describe its observations."""
+        try:
+            observation = math.prod(self.observation_spec().shape)
+        except UnsupportedError:
+            return 0
+        return self.horizon * self.batch * 2 * (observation + 2) * 4
+
     # --- exact values (only some games) ----------------------------------------------------
 
     def has_exact(self, family_a: PolicyFamily | None, family_b: PolicyFamily | None) -> bool:

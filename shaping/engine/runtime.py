@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 
 from shaping.contracts.errors import ConfigError
@@ -24,3 +27,28 @@ def resolve_device(name: str, field: str = "--device") -> torch.device:
     if device.type not in ("cpu", "cuda"):
         raise ConfigError(f"{field}: must be cpu or cuda, got {name!r}")
     return device
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel reports as available to new allocations (Linux), else None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits(field: str, game: Any, seeds: int, parallel: int = 1) -> None:
+    """Refuse `parallel` matches of `seeds` seeds on `game` whose lower-bound memory
+    (`Game.min_bytes_per_seed`) exceeds what this machine has available, naming `field`."""
+    need = seeds * game.min_bytes_per_seed() * parallel
+    available = available_memory()
+    if available is not None and need > available:
+        running = f" x {parallel} matches at once" if parallel > 1 else ""
+        raise ConfigError(
+            f"{field}: {seeds} seeds of {game.name}{running} need at least {need / 2**30:.1f} "
+            f"GiB, more than the {available / 2**30:.1f} GiB this machine has available; "
+            "use fewer seeds"
+        )

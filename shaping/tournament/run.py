@@ -31,6 +31,7 @@ from shaping.contracts.errors import ConfigError
 from shaping.engine.artifacts import ArtifactCache
 from shaping.engine.paths import check_output_dir
 from shaping.engine.registry import Registry, import_object
+from shaping.engine.runtime import check_fits
 from shaping.tournament.curves import (
     has_curves,
     path_part,
@@ -167,6 +168,22 @@ def exclusive_use(out: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_memory(specs: list[MatchSpec], options: TournamentOptions, plan: Plan) -> None:
+    """Refuse, before any work, a game whose matches cannot fit in memory (a lower bound,
+    times the matches that run at once)."""
+    checked = set()
+    parallel = options.workers or 1 if options.executor == "local" else 1
+    for spec in specs:
+        if spec.game in checked:
+            continue
+        checked.add(spec.game)
+        game = import_object(spec.game_module, f"game {spec.game}")(
+            spec.game, spec.game_config, spec.device
+        )
+        field = "--seeds" if options.seeds else f"{plan.profile.source}: games.{spec.game}.seeds"
+        check_fits(field, game, spec.seeds, parallel)
 
 
 def cpu_model() -> str:
@@ -323,6 +340,7 @@ def run_tournament(
         "--out", Path(options.out) if options.out else DEFAULT_OUT / plan.profile.name
     )
     specs = list({spec.key: spec for spec in plan.matches}.values())
+    _check_memory(specs, options, plan)
     modules = {player.module for spec in specs for player in spec.players}
     if any(import_object(module, module).pretrained for module in modules):
         check_output_dir("--artifacts", ArtifactCache(options.artifacts).root)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from shaping.cli import main
 from shaping.engine.registry import DEFAULT_CONFIG_DIR
@@ -246,3 +247,77 @@ def test_a_wrong_case_name_gets_a_suggestion(capsys):
     assert main(["list", "LOLA"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith("unknown algorithm 'LOLA' (did you mean 'lola'?)") and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (
+            ["match", "--game", "ipd", "--a", "naive", "--b", "naive", "--seeds", "1000000000"],
+            "--seeds: 1000000000 seeds of ipd need at least 119.2 GiB",
+        ),
+        (
+            [
+                "match",
+                "--game",
+                "coin_game",
+                "--a",
+                "random",
+                "--b",
+                "random",
+                "--seeds",
+                "10000000",
+            ],
+            "--seeds: 10000000 seeds of coin_game need at least",
+        ),
+        (
+            [
+                "tournament",
+                "--profile",
+                "quick",
+                "--games",
+                "ipd",
+                "--algorithms",
+                "naive",
+                "--seeds",
+                "400000000",
+                "--workers",
+                "2",
+            ],
+            "--seeds: 400000000 seeds of ipd x 2 matches at once need at least 95.4 GiB",
+        ),
+    ],
+)
+def test_a_match_that_cannot_fit_in_memory_is_refused_before_it_starts(
+    capsys, tmp_path, monkeypatch, argv, fragment
+):
+    """The game's lower bound (Game.min_bytes_per_seed) against the memory available: one
+    line, exit 2, nothing written, instead of an allocation traceback or hours of swapping."""
+    from shaping.engine import runtime
+
+    monkeypatch.setattr(runtime, "available_memory", lambda: 64 * 2**30)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    (line,) = err.strip().splitlines()
+    assert code == 2 and out == "" and fragment in line
+    assert line.endswith("more than the 64.0 GiB this machine has available; use fewer seeds")
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_memory_lower_bound_is_what_a_roll_out_must_hold():
+    """IPD: the exact evaluation's two 4 x 4 float32 matrices per seed; the coin game: one
+    iteration's observations, actions and rewards of both players for every episode step."""
+    from shaping.engine.registry import Registry
+
+    registry = Registry.load(None)
+    ipd = registry.game("ipd", "--game").build("cpu")
+    coin = registry.game("coin_game", "--game").build("cpu")
+    assert ipd.min_bytes_per_seed() == 128
+    observation = coin.observation_spec().shape[0]
+    assert coin.min_bytes_per_seed() == coin.horizon * coin.batch * 2 * (observation + 2) * 4
+    generator = torch.Generator().manual_seed(0)
+    state = coin.reset(1, coin.batch, generator)
+    one_step = coin.observe(state, 0)
+    assert (
+        one_step.numel() * one_step.element_size() * 2 * coin.horizon <= coin.min_bytes_per_seed()
+    )
