@@ -69,6 +69,9 @@ class Comparison:
     within: list[CellDifference] = field(default_factory=list)
     beyond: list[CellDifference] = field(default_factory=list)
     rankings: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    #: per game whose order differs: whether every pair that swapped is tied within the 95%
+    #: interval of its field scores' difference in both reports (noise, not a changed verdict)
+    swaps_within_noise: dict[str, bool] = field(default_factory=dict)
 
     @property
     def rankings_agree(self) -> bool:
@@ -97,6 +100,12 @@ class Comparison:
             ]
             only = sorted(set(first) ^ set(second))
             detail = ", ".join(moved) + (f"; in one report only: {', '.join(only)}" if only else "")
+            if table in self.swaps_within_noise:
+                detail += (
+                    "; every swapped pair is tied within its intervals"
+                    if self.swaps_within_noise[table]
+                    else "; some swapped pair is apart beyond its intervals"
+                )
             out.append(f"ranking {table}: differs ({detail})")
         verdict = "reproduced" if self.reproduced else "not reproduced"
         out.append(
@@ -125,6 +134,7 @@ class Comparison:
                 table: {"first": first, "second": second, "agree": first == second}
                 for table, (first, second) in self.rankings.items()
             },
+            "swaps_within_noise": self.swaps_within_noise,
             "rankings_agree": self.rankings_agree,
             "reproduced": self.reproduced,
         }
@@ -179,6 +189,10 @@ def compare_reports(first: dict[str, Any], second: dict[str, Any]) -> Comparison
             _order(first["games"].get(game)),
             _order(second["games"].get(game)),
         )
+        if comparison.rankings[game][0] != comparison.rankings[game][1]:
+            comparison.swaps_within_noise[game] = _swaps_within_noise(
+                first["games"].get(game), second["games"].get(game)
+            )
     comparison.rankings["overall"] = (
         [entry["algorithm"] for entry in first.get("overall", [])],
         [entry["algorithm"] for entry in second.get("overall", [])],
@@ -192,6 +206,26 @@ def _same_numbers(first: dict[str, Any] | None, second: dict[str, Any] | None) -
     return first.get("status") == second.get("status") and first.get("reward") == second.get(
         "reward"
     )
+
+
+def _swaps_within_noise(first: dict[str, Any] | None, second: dict[str, Any] | None) -> bool:
+    """Whether each pair of entrants ranked in opposite orders by the two reports has field
+    scores within the 95% interval of their difference in both."""
+    scores = [
+        {entry["algorithm"]: entry for entry in (game or {}).get("ranking", [])}
+        for game in (first, second)
+    ]
+    common = [name for name in _order(first) if name in scores[1]]
+    position = [{name: i for i, name in enumerate(_order(game))} for game in (first, second)]
+    for i, x in enumerate(common):
+        for y in common[i + 1 :]:
+            if (position[0][x] < position[0][y]) == (position[1][x] < position[1][y]):
+                continue
+            for ranking in scores:
+                a, b = ranking[x], ranking[y]
+                if abs(a["mean"] - b["mean"]) > math.hypot(a["ci95"], b["ci95"]):
+                    return False
+    return True
 
 
 def _order(game: dict[str, Any] | None) -> list[str]:

@@ -119,3 +119,25 @@ def test_bad_reports_exit_2_with_one_line_naming_the_file(tmp_path, capsys, cont
     captured = capsys.readouterr()
     (line,) = captured.err.strip().splitlines()
     assert str(path) in line and fragment in line and not captured.out
+
+
+def test_a_swap_says_whether_the_swapped_entrants_are_tied_within_their_intervals(committed):
+    """A ranking that moved because two entrants are tied within noise is not the same
+    finding as one where an entrant really moved: the comparison says which."""
+    top, runner_up = committed["games"]["ipd"]["ranking"][:2]
+    half_width = math.hypot(top["ci95"], runner_up["ci95"])
+    for gap, tied in ((0.5 * half_width, True), (2.0 * half_width, False)):
+        boards = []
+        for swap in (False, True):
+            board = copy.deepcopy(committed)
+            ranking = board["games"]["ipd"]["ranking"]
+            ranking[1]["mean"] = ranking[0]["mean"] - gap
+            if swap:
+                ranking[0], ranking[1] = ranking[1], ranking[0]
+            boards.append(board)
+        comparison = compare_reports(*boards)
+        assert comparison.swaps_within_noise == {"ipd": tied}
+        text = "\n".join(comparison.lines())
+        moved = f"{top['algorithm']} 1→2, {runner_up['algorithm']} 2→1; "
+        expected = "tied within its intervals" if tied else "apart beyond its intervals"
+        assert f"ranking ipd: differs ({moved}" in text and expected in text
