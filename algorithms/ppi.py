@@ -299,6 +299,7 @@ class PPI(Algorithm):
         start = time.perf_counter()
         vocabulary = discover_vocabulary(game, generator)
         uniform = config.pretraining == "uniform"
+        monitor.status(f"collecting {config.pretraining_trajectories} pretraining histories")
         # two independent co-players: each seat draws its own table every episode
         pair = tuple(RandomTablePolicy(vocabulary, game.num_actions, uniform) for _ in range(2))
         data = self._play(
@@ -309,6 +310,7 @@ class PPI(Algorithm):
         shape = SequenceModelShape(
             vocabulary.size, game.num_actions, config.embedding, config.hidden
         )
+        monitor.status(f"fitting the sequence model ({config.pretraining_epochs} epochs)")
         model, losses = self._fit(
             None, shape, data, reward_scale, config.pretraining_epochs, generator
         )
@@ -321,18 +323,23 @@ class PPI(Algorithm):
                 **losses,
             }
         ]
-        context.progress(
-            f"{self.name} {game.name}: pretrained on {len(data)} histories, "
-            f"losses {_format_losses(losses)}"
-        )
+        monitor.status(f"pretrained on {len(data)} histories, losses {_format_losses(losses)}")
         tabular = RandomTablePolicy(vocabulary, game.num_actions)
         for phase in range(1, config.phases + 1):
             started = time.perf_counter()
+            monitor.status(
+                f"phase {phase}/{config.phases}: collecting {config.trajectories_per_phase} "
+                "trajectories in the mixed pool"
+            )
             new, stats = self._collect_phase(game, current, tabular, generator)
             data = Histories.concatenate([data, new])
             collected = time.perf_counter()
             # Algorithm 1, lines 2-5: a fresh model (or the last one, continued) fitted to all data
             previous = None if config.reinitialise else current.model
+            monitor.status(
+                f"phase {phase}/{config.phases}: fitting on {len(data)} histories "
+                f"({config.epochs} epochs)"
+            )
             model, losses = self._fit(previous, shape, data, reward_scale, config.epochs, generator)
             current = PPIModel(model, vocabulary, reward_scale)
             fitted = time.perf_counter()

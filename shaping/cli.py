@@ -247,7 +247,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     key = algorithm.artifact_key(game)
     path = artifacts.path(entry.name, game.name, key)
     log_dir = Path(args.log_dir) if args.log_dir else path.parent / "tensorboard" / path.stem
-    context = TrainingContext(log_dir=log_dir, progress=lambda line: print(line, file=sys.stderr))
+    # the training monitor draws its bar and status lines on stderr itself
+    context = TrainingContext(log_dir=log_dir)
     if args.force:
         artifacts.save(entry.name, game.name, key, algorithm.train_artifact(game, context))
     algorithm.prepare(game, artifacts, context)

@@ -76,6 +76,15 @@ class TrainingMonitor:
                 self.stream.flush()
             self.context.progress(text)
 
+    def status(self, message: str) -> None:
+        """Say what a long unit of work is doing now, on a line of its own (the bar moves only
+        when a unit ends, which for PPI's phases is minutes apart)."""
+        text = f"{self.label}: {message}"
+        on_terminal = getattr(self.stream, "isatty", lambda: False)()
+        self.stream.write(("\r\033[K" if on_terminal else "") + text + "\n")
+        self.stream.flush()
+        self.context.progress(text)
+
     def close(self) -> None:
         """End the bar's line and flush TensorBoard."""
         if getattr(self.stream, "isatty", lambda: False)():

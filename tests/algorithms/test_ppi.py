@@ -461,6 +461,22 @@ def test_train_command_trains_and_then_reuses_the_artifact(tiny_configs, tmp_pat
     assert main(arguments) == 0
     captured = capsys.readouterr()
     assert "phase 1/1" in captured.err and "artifact at" in captured.out
+    # minutes-long stretches say what they do, once each, before the bar moves
+    lines = captured.err.splitlines()
+    statuses = [line for line in lines if line.startswith("ppi ipd: ")]
+    assert [line.split(": ", 1)[1].split(" ")[0] for line in statuses] == [
+        "collecting",
+        "fitting",
+        "pretrained",
+        "phase",
+        "phase",
+    ]
+    assert statuses[3].startswith("ppi ipd: phase 1/1: collecting")
+    assert statuses[4].startswith("ppi ipd: phase 1/1: fitting on")
+    bar = [i for i, line in enumerate(lines) if line.startswith("ppi ipd |")]
+    assert (
+        bar and lines.index(statuses[-1]) < bar[0] and len(bar) == len(set(lines[i] for i in bar))
+    )
     assert any((tmp_path / "tb").iterdir())  # TensorBoard curves of the training run
     assert main(arguments) == 0
     assert "phase 1/1" not in capsys.readouterr().err  # cached: not trained again
