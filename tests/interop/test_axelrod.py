@@ -319,9 +319,15 @@ def check_mixed_leaderboard(out: Path, entrants: list[str]) -> dict:
             assert ipd["axelrod:TitForTat"][other]["reward"]["mean"] == pytest.approx(
                 ipd["tit_for_tat"][other]["reward"]["mean"], abs=1e-5
             )
-    # sampled Grudger against always-defect: one sucker's payoff, then mutual defection
-    assert ipd["axelrod:Grudger"]["always_defect"]["reward"]["mean"] == pytest.approx(-2.01)
-    assert ipd["always_defect"]["axelrod:Grudger"]["reward"]["mean"] == pytest.approx(-1.98)
+    # sampled Grudger against always-defect: one sucker's payoff, then mutual defection, over
+    # the episode length the report records for the IPD
+    rounds = board["games"]["ipd"]["config"]["horizon"]
+    assert ipd["axelrod:Grudger"]["always_defect"]["reward"]["mean"] == pytest.approx(
+        (-3 - 2 * (rounds - 1)) / rounds
+    )
+    assert ipd["always_defect"]["axelrod:Grudger"]["reward"]["mean"] == pytest.approx(
+        (0 - 2 * (rounds - 1)) / rounds
+    )
     # TFT against Grudger: mutual cooperation throughout
     assert ipd["axelrod:TitForTat"]["axelrod:Grudger"]["reward"]["mean"] == pytest.approx(-1.0)
     markdown = (out / "leaderboard.md").read_text()
