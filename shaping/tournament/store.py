@@ -92,10 +92,10 @@ def _checksum(values: tuple[Any, ...]) -> str:
 
 def damage(values: tuple[Any, ...], checksum: str | None) -> str | None:
     """Why a stored row (its CHECKSUMMED columns, then its checksum) cannot be trusted, or
-    None. Rows from before checksums have none; their arrays are still read back (the npz
+    None. Rows from before checksums have none; their arrays are read back instead (the npz
     format carries a CRC per array)."""
-    if checksum is not None and checksum != _checksum(values):
-        return "checksum mismatch"
+    if checksum is not None:
+        return "checksum mismatch" if checksum != _checksum(values) else None
     if values[1] == "done":
         try:
             _unpack(values[7])
