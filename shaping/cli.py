@@ -157,6 +157,12 @@ def _format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _save_json(path: str, document: Any, what: str) -> None:
+    """Write a command's JSON result to `path` (checked before the work) and say so."""
+    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+    print(f"{what} written to {path}")
+
+
 def cmd_match(args: argparse.Namespace) -> int:
     """Run one match and print (or write) its summary."""
     from shaping.contracts.algorithm import TrainingContext
@@ -219,8 +225,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     else:
         print(text)
         if args.json:
-            Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-            print(f"summary written to {args.json}")
+            _save_json(args.json, summary, "summary")
     return 0
 
 
@@ -320,8 +325,7 @@ def _dry_run(options: Any, json_path: str | None) -> int:
         return 0
     print(format_dry_run(result))
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"plan written to {json_path}")
+        _save_json(json_path, result, "plan")
     return 0
 
 
@@ -359,8 +363,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"comparing {args.first} (first) with {args.second} (second)")
         print("\n".join(comparison.lines()))
         if args.json is not None:
-            Path(args.json).write_text(json.dumps(comparison.as_json(), indent=2) + "\n")
-            print(f"comparison written to {args.json}")
+            _save_json(args.json, comparison.as_json(), "comparison")
     return 0 if comparison.reproduced else 1
 
 

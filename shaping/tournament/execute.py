@@ -44,7 +44,8 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}{where}"
 
 
-def _build_game(name: str, module: str, config: Any, device: str) -> Any:
+def build_game(name: str, module: str, config: Any, device: str) -> Any:
+    """The game a match or a pretraining task names, built from its module and config."""
     return import_object(module, f"game {name}")(name, config, device)
 
 
@@ -93,7 +94,7 @@ def play(task: MatchTask) -> MatchRecord:
     spec = task.spec
     start = time.perf_counter()
     try:
-        game = _build_game(spec.game, spec.game_module, spec.game_config, spec.device)
+        game = build_game(spec.game, spec.game_module, spec.game_config, spec.device)
         result = run_match(
             game,
             (_build_algorithm(spec.players[0]), _build_algorithm(spec.players[1])),
@@ -118,7 +119,7 @@ def prepare(task: PrepareTask) -> str | None:
     """Make sure the artifact exists (training it if needed); None, or the error."""
     configure_threads(1)
     try:
-        game = _build_game(task.game, task.game_module, task.game_config, task.device)
+        game = build_game(task.game, task.game_module, task.game_config, task.device)
         context = TrainingContext(log_dir=Path(task.log_dir) if task.log_dir else None)
         _build_algorithm(task.player).prepare(game, ArtifactCache(task.artifacts), context)
     except Exception as error:  # recorded against every match that needs this artifact

@@ -42,6 +42,7 @@ from shaping.tournament.execute import (
     Executor,
     MatchTask,
     PrepareTask,
+    build_game,
     make_executor,
     play,
     prepare,
@@ -179,9 +180,7 @@ def _check_memory(specs: list[MatchSpec], options: TournamentOptions, plan: Plan
         if spec.game in checked:
             continue
         checked.add(spec.game)
-        game = import_object(spec.game_module, f"game {spec.game}")(
-            spec.game, spec.game_config, spec.device
-        )
+        game = build_game(spec.game, spec.game_module, spec.game_config, spec.device)
         field = "--seeds" if options.seeds else f"{plan.profile.source}: games.{spec.game}.seeds"
         check_fits(field, game, spec.seeds, parallel)
 
@@ -224,8 +223,9 @@ def artifact_needs(
             if not cls.pretrained:
                 continue
             if spec.game not in games:
-                game_cls = import_object(spec.game_module, f"game {spec.game}")
-                games[spec.game] = game_cls(spec.game, spec.game_config, spec.device)
+                games[spec.game] = build_game(
+                    spec.game, spec.game_module, spec.game_config, spec.device
+                )
             key = cls(player.config, player.name).artifact_key(games[spec.game])
             yield spec, player, key, cache.path(player.name, spec.game, key)
 
