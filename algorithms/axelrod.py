@@ -43,6 +43,7 @@ class AxelrodStrategy(Algorithm):
 
     Config = AxelrodConfig
     assumptions = ("does not learn", "Axelrod library strategy: exact if memory-one, else sampled")
+    league_regime = "as_is"
 
     @classmethod
     def check_parameter(cls, value: str) -> str | None:

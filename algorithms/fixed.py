@@ -31,6 +31,7 @@ class FixedStrategy(Algorithm):
 
     Config = FixedConfig
     assumptions = ("does not learn",)
+    league_regime = "as_is"
 
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> Policy:
         return game.fixed_policy(self.config.strategy, seeds)

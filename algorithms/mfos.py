@@ -546,6 +546,8 @@ class MFOS(Algorithm):
     Config = MFOSConfig
     white_box = True
     pretrained = True
+    # the paper evaluates the meta-policy shaping its co-player across iterations, in context
+    league_regime = "as_is"
     #: the meta-learner's recurrent context and its experience buffer advance in place
     updates_in_place = True
     #: how the meta-policy is played does not change it

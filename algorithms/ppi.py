@@ -271,6 +271,8 @@ class PPI(Algorithm):
 
     Config = PPIConfig
     pretrained = True
+    # the paper evaluates the pretrained model inferring its co-player from the history
+    league_regime = "as_is"
     #: how the trained model plays matches does not change it
     play_fields = ("match_rollouts", "match_lookahead", "match_epochs")
     assumptions = (

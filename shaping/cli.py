@@ -165,11 +165,8 @@ def _save_json(path: str, document: Any, what: str) -> None:
 
 def cmd_match(args: argparse.Namespace) -> int:
     """Run one match and print (or write) its summary."""
-    from shaping.contracts.algorithm import TrainingContext
     from shaping.engine.artifacts import ArtifactCache
-    from shaping.engine.match import run_match
     from shaping.engine.runtime import check_fits, resolve_device
-    from shaping.engine.training_monitor import TrainingMonitor
 
     registry = _load_registry(args)
     game_entry = registry.game(args.game, "--game")
@@ -197,67 +194,191 @@ def cmd_match(args: argparse.Namespace) -> int:
         seeds,
     )
     iterations = args.iterations or game_entry.iterations
-    monitor = TrainingMonitor(
-        TrainingContext(), total=iterations, label=f"{game.name} {args.a} vs {args.b}"
+    result = _monitored_match(
+        game,
+        players,
+        seeds,
+        iterations,
+        args.seed,
+        ArtifactCache(args.artifacts),
+        f"{game.name} {args.a} vs {args.b}",
     )
+    summary = result.summary()
+    _print_summary(summary, _format_summary(summary), args.json)
+    return 0
+
+
+def _monitored_match(
+    game: Any,
+    players: Any,
+    seeds: int,
+    iterations: int,
+    seed: int,
+    artifacts: Any,
+    label: str,
+) -> Any:
+    """run_match with a progress bar of both players' reward per step."""
+    from shaping.contracts.algorithm import TrainingContext
+    from shaping.engine.match import run_match
+    from shaping.engine.training_monitor import TrainingMonitor
+
+    monitor = TrainingMonitor(TrainingContext(), total=iterations, label=label)
 
     def report(iteration: int, rewards: Any, metrics: Any) -> None:
         reward_a, reward_b = (float(reward.mean()) for reward in rewards)
         monitor.update(iteration + 1, {"reward_a": reward_a, "reward_b": reward_b})
 
     try:
-        result = run_match(
+        return run_match(
             game,
             players,
             seeds=seeds,
             iterations=iterations,
-            seed=args.seed,
-            artifacts=ArtifactCache(args.artifacts),
+            seed=seed,
+            artifacts=artifacts,
             on_iteration=report,
         )
     finally:
         monitor.close()
-    summary = result.summary()
-    text = _format_summary(summary)
-    if args.json == "-":
+
+
+def _print_summary(summary: dict[str, Any], text: str, json_path: str | None) -> None:
+    """The summary line on stdout (stderr when the JSON goes to stdout), the JSON if asked."""
+    if json_path == "-":
         print(text, file=sys.stderr)
         print(json.dumps(summary, indent=2))
     else:
         print(text)
-        if args.json:
-            _save_json(args.json, summary, "summary")
-    return 0
+        if json_path:
+            _save_json(json_path, summary, "summary")
+
+
+def _league_seat(args: argparse.Namespace, name: str, flag: str, overrides: Any) -> Any:
+    """The league agents of `name` on `args.game` in `args.profile`'s league, with the
+    command's overrides and sizes."""
+    import dataclasses
+
+    from shaping.league.agent import LeagueAgent
+    from shaping.tournament.plan import league_entrant, league_game
+    from shaping.tournament.profile import load_profile
+
+    registry = _load_registry(args)
+    profile = load_profile(args.profile, registry)
+    entry = registry.algorithm(name, flag)
+    league = league_game(registry, profile, args.game, args.device)
+    if overrides:  # named as the user typed them, before they meet the YAML's values
+        entry.config(league.entry.name, overrides, "--set")
+    seat = league_entrant(league, entry, {**profile.override(entry.name, args.game), **overrides})
+    if isinstance(seat, str):
+        raise ConfigError(f"{flag}: {entry.name} has no league agent on {args.game}: {seat}")
+    sizes = {"agents": getattr(args, "seeds", None) or getattr(args, "agents", None)}
+    sizes["iterations"] = getattr(args, "iterations", None)
+    sizes = {field: value for field, value in sizes.items() if value}
+    if sizes:
+        config = dataclasses.replace(seat.config, **sizes)
+        seat = dataclasses.replace(seat, config=config, agents=config.agents)
+    return league, seat, LeagueAgent(seat.config)
+
+
+def _describe_agents(agent: Any, game: str) -> str:
+    frozen = agent.frozen
+    if frozen is None:
+        return f"{agent.name} plays as is on {game} (its own artifact, in-context adaptation)"
+    rewards = ", ".join(f"{sum(r) / 2:.3f}" for r in frozen.final_reward)
+    metrics = "; ".join(
+        f"{name} " + ", ".join(f"{sum(v) / 2:.3f}" for v in values)
+        for name, values in frozen.final_metrics.items()
+    )
+    return (
+        f"{agent.name} on {game}: {len(frozen.final_reward)} league agents, self-play trained "
+        f"in {frozen.wall_time_s:.1f} s; final reward/step per agent {rewards}; {metrics}"
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Pretrain (or load) an algorithm's artifact for a game."""
+    """Train (or load) an entrant's league agents for a game: self-play for learners, the
+    pretrained artifact for entrants that play as is."""
     from shaping.contracts.algorithm import TrainingContext
     from shaping.engine.artifacts import ArtifactCache
     from shaping.engine.runtime import resolve_device
 
-    registry = _load_registry(args)
-    game_entry = registry.game(args.game, "--game")
-    entry = registry.algorithm(args.algorithm, "--algorithm")
-    reason = entry.unsupported_reason(game_entry.name)
-    if reason:
-        raise ConfigError(f"--algorithm: {entry.name} cannot play {game_entry.name}: {reason}")
-    if not entry.cls.pretrained:
-        raise ConfigError(f"--algorithm: {entry.name} has nothing to pretrain")
-    algorithm = entry.build(game_entry.name, dict(args.set), "--set")
-    game = game_entry.build(resolve_device(args.device))
+    args.device = str(resolve_device(args.device))
+    league, _, agent = _league_seat(args, args.algorithm, "--algorithm", dict(args.set))
+    game = league.game
+    if not agent.pretrained:
+        print(f"{agent.name} plays as is on {game.name} ({agent.assumptions[0]}): nothing to train")
+        return 0
     artifacts = ArtifactCache(args.artifacts)
     check_output_dir("--artifacts", artifacts.root)
     if args.log_dir:
         check_output_dir("--log-dir", args.log_dir)
-    key = algorithm.artifact_key(game)
-    path = artifacts.path(entry.name, game.name, key)
+    key = agent.artifact_key(game)
+    path = artifacts.path(agent.artifact_name, game.name, key)
     log_dir = Path(args.log_dir) if args.log_dir else path.parent / "tensorboard" / path.stem
     # the training monitor draws its bar and status lines on stderr itself
     context = TrainingContext(log_dir=log_dir)
     if args.force:
-        artifacts.save(entry.name, game.name, key, algorithm.train_artifact(game, context))
-    algorithm.prepare(game, artifacts, context)
-    print(f"{entry.name} for {game.name}: artifact at {path}")
+        trainer = agent if not agent.as_is else agent.entrant
+        artifacts.save(agent.artifact_name, game.name, key, trainer.train_artifact(game, context))
+    agent.prepare(game, artifacts, context)
+    print(_describe_agents(agent, game.name))
+    print(f"{agent.name} for {game.name}: artifact at {path}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """League agents of A and B play each other with no parameter updates (trained first
+    if missing); print (or write) the summary over all pairs of their training seeds."""
+    import math
+
+    from shaping.contracts.algorithm import TrainingContext
+    from shaping.engine.artifacts import ArtifactCache
+    from shaping.engine.runtime import check_fits, resolve_device
+
+    args.device = str(resolve_device(args.device))
+    args.iterations = None
+    league, seat_a, agent_a = _league_seat(args, args.a, "--a", {})
+    _, seat_b, agent_b = _league_seat(args, args.b, "--b", {})
+    if args.json not in (None, "-"):
+        check_output_file("--json", args.json)
+    artifacts = ArtifactCache(args.artifacts)
+    if agent_a.pretrained or agent_b.pretrained:
+        check_output_dir("--artifacts", artifacts.root)
+    game = league.game
+    pairings = seat_a.agents * seat_b.agents
+    check_fits("--seeds", game, pairings)
+    batch = getattr(game.config, "batch", 1)
+    iterations = max(seat_a.play_iterations, seat_b.play_iterations)
+    if args.episodes:
+        iterations = max(iterations, math.ceil(args.episodes / batch))
+    for agent in (agent_a, agent_b):
+        agent.prepare(game, artifacts, TrainingContext())
+    result = _monitored_match(
+        game,
+        (agent_a, agent_b),
+        pairings,
+        iterations,
+        args.seed,
+        artifacts,
+        f"{game.name} {args.a} vs {args.b} (league)",
+    )
+    summary = result.summary() | {
+        "league_agents": [
+            {
+                "entrant": seat.name,
+                "regime": seat.config.regime,
+                "agents": seat.agents,
+                "training_iterations": (
+                    None if seat.config.regime == "as_is" else seat.config.iterations
+                ),
+            }
+            for seat in (seat_a, seat_b)
+        ],
+        "episodes_per_pairing": iterations * batch if result.evaluation == "sampled" else None,
+        "profile": args.profile,
+    }
+    text = _format_summary(summary).replace(" seeds x ", " seed pairings x ", 1)
+    _print_summary(summary, text, args.json)
     return 0
 
 
@@ -283,6 +404,7 @@ def cmd_tournament(args: argparse.Namespace) -> int:
         artifacts=args.artifacts,
         configs=args.configs,
         tensorboard=not args.no_tensorboard,
+        league=not args.no_league,
         command=args.command_line,
     )
     if args.dry_run:
@@ -440,9 +562,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match.set_defaults(run=cmd_match)
 
-    train = commands.add_parser("train", help="pretrain an algorithm's artifact for a game")
-    train.add_argument("--algorithm", required=True, help="a pretrained algorithm")
+    train = commands.add_parser(
+        "train",
+        help="train an entrant's league agents for a game (self-play, or its pretrained artifact)",
+    )
+    train.add_argument("--algorithm", required=True, help="an entrant (see `shaping list`)")
     train.add_argument("--game", required=True, help="game name")
+    train.add_argument(
+        "--profile", default="standard", help="whose league sizes to use (default standard)"
+    )
+    train.add_argument(
+        "--agents",
+        type=_positive_int,
+        default=None,
+        help="league agents, i.e. training seeds (default: the league's for the game)",
+    )
+    train.add_argument(
+        "--iterations",
+        type=_positive_int,
+        default=None,
+        help="self-play training iterations (default: the entrant's league setting)",
+    )
     train.add_argument("--force", action="store_true", help="retrain even if cached")
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--artifacts", default=None, help="artifact cache (default results/zoo)")
@@ -450,10 +590,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(
         train,
         "--set",
-        "replace a field of the algorithm's zoo configuration for this game, e.g. "
+        "replace a field of the entrant's league configuration for this game, e.g. "
         "--set phases=20 --set seed=1 (repeatable; the artifact is cached under the new key)",
     )
     train.set_defaults(run=cmd_train)
+
+    play = commands.add_parser(
+        "play", help="league agents of two entrants against each other, no parameter updates"
+    )
+    play.add_argument("--game", required=True, help="game name (see `shaping list`)")
+    play.add_argument("--a", required=True, help="entrant in seat a (row player)")
+    play.add_argument("--b", required=True, help="entrant in seat b (column player)")
+    play.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=None,
+        help="league agents (training seeds) per entrant; all S x S pairings play "
+        "(default: the league's for the game)",
+    )
+    play.add_argument(
+        "--episodes",
+        type=_positive_int,
+        default=None,
+        help="at least N episodes per seed pairing on sampled games (default: the league's "
+        "play iterations x the game's batch)",
+    )
+    play.add_argument(
+        "--profile", default="standard", help="whose league to play (default standard)"
+    )
+    play.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    play.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    play.add_argument(
+        "--json",
+        default=None,
+        metavar="PATH|-",
+        help="write the JSON summary to PATH, or - for stdout",
+    )
+    play.add_argument("--artifacts", default=None, help="artifact cache (default results/zoo)")
+    play.set_defaults(run=cmd_play)
 
     tournament = commands.add_parser(
         "tournament",
@@ -509,6 +683,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tournament.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard curves"
+    )
+    tournament.add_argument(
+        "--no-league",
+        action="store_true",
+        help="the learning-together matches only: no league agents, cross-play or exploiters",
     )
     tournament.add_argument(
         "--dry-run",

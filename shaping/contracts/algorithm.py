@@ -225,6 +225,10 @@ class Algorithm(ABC):
     updates_in_place: ClassVar[bool] = False
     #: whether the algorithm needs a pretrained artifact (see `train` and `load`)
     pretrained: ClassVar[bool] = False
+    #: how the league makes its agents (shaping.league): `self_play` trains it against itself
+    #: and freezes the final policies; `as_is` plays the algorithm itself (fixed strategies,
+    #: and pretrained agents that adapt in context, as their papers evaluate them)
+    league_regime: ClassVar[str] = "self_play"
     #: config fields that change only how a pretrained agent plays, not what it trains: they
     #: are left out of the artifact key, so changing them reuses the artifact
     play_fields: ClassVar[tuple[str, ...]] = ()
@@ -240,6 +244,11 @@ class Algorithm(ABC):
         return None
 
     # --- pretrained agents ------------------------------------------------------------------
+
+    @property
+    def artifact_name(self) -> str:
+        """The name its artifacts are filed under in the cache (by default its own)."""
+        return self.name
 
     def artifact_key(self, game: Game) -> dict[str, Any]:
         """Everything that determines this algorithm's artifact for `game` (its configuration
@@ -288,7 +297,7 @@ class Algorithm(ABC):
             return None
         context = context or TrainingContext()
         payload = artifacts.load_or_train(
-            self.name,
+            self.artifact_name,
             game.name,
             self.artifact_key(game),
             lambda: self.train_artifact(game, context),

@@ -102,12 +102,14 @@ def run_match(
     artifacts: ArtifactCache | None = None,
     on_iteration: IterationCallback | None = None,
     check_every: int = 16,
+    final_policies: bool = False,
 ) -> MatchResult:
     """Play `iterations` learning iterations of `algorithms[0]` (seat 0) against
     `algorithms[1]` (seat 1) on `game`, with `seeds` independent runs batched together.
 
-    Raises UnsupportedError if an algorithm cannot play the game, and MatchDiverged as soon
-    as a reward becomes non-finite.
+    With `final_policies`, `extra["final_policies"]` holds both seats' policies after the
+    last update (what training a league agent keeps). Raises UnsupportedError if an algorithm
+    cannot play the game, and MatchDiverged as soon as a reward becomes non-finite.
     """
     if seeds < 1 or iterations < 1:
         raise ValueError(f"seeds and iterations must be >= 1, got {seeds} and {iterations}")
@@ -151,6 +153,11 @@ def run_match(
             _check_finite(rewards, checked, names)
             checked = len(rewards)
     _check_finite(rewards, checked, names)
+    extra = {}
+    if final_policies:
+        extra["final_policies"] = tuple(
+            a.policy(s) for a, s in zip(algorithms, states, strict=True)
+        )
 
     def to_array(pairs: list[Pair]) -> np.ndarray:
         return torch.stack([torch.stack(pair, dim=-1) for pair in pairs]).float().cpu().numpy()
@@ -166,4 +173,5 @@ def run_match(
         rewards=to_array(rewards),
         metrics={name: to_array([m[name] for m in metrics]) for name in metrics[0]},
         wall_time=time.perf_counter() - start,
+        extra=extra,
     )

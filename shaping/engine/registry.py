@@ -33,11 +33,12 @@ import yaml
 
 from shaping.contracts.config import build_config, config_as_dict
 from shaping.contracts.errors import ConfigError
+from shaping.league.settings import EntrantLeague, GameLeague
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "zoo_configs"
 CONFIG_DIR_VARIABLE = "SHAPING_ZOO_CONFIGS"
 
-GAME_FIELDS = {"module", "paper", "description", "config", "match"}
+GAME_FIELDS = {"module", "paper", "description", "config", "match", "league"}
 ALGORITHM_FIELDS = {
     "module",
     "paper",
@@ -47,6 +48,7 @@ ALGORITHM_FIELDS = {
     "unsupported",
     "extensions",
     "parameter",
+    "league",
 }
 #: separates a provider's name from its parameter value: `axelrod:TitForTat`
 PROVIDER_SEPARATOR = ":"
@@ -149,6 +151,8 @@ class GameEntry:
     seeds: int
     iterations: int
     source: str
+    #: how this game's league is played (games.yaml `league:`)
+    league: GameLeague = dataclasses.field(default_factory=GameLeague)
 
     @cached_property
     def cls(self) -> type:
@@ -176,6 +180,8 @@ class AlgorithmEntry:
     source: str
     #: the config field that `<name>:<value>` sets (provider entries only)
     parameter: str | None = None
+    #: game -> how this entrant trains its league agents there (the YAML's `league:` block)
+    league: Mapping[str, EntrantLeague] = dataclasses.field(default_factory=dict)
 
     @cached_property
     def cls(self) -> type:
@@ -313,6 +319,7 @@ def _load_game(name: str, entry: Any, shown: str) -> GameEntry:
         description=str(entry.get("description", "")),
         config=config,
         source=shown,
+        league=build_config(GameLeague, entry.get("league"), f"{where}.league"),
         **sizes,
     )
 
@@ -347,11 +354,13 @@ def _load_algorithm(
                 raise ConfigError(
                     f"{where}: {parameter} is set by the name ({name}:<{parameter}>), not here"
                 )
+    league = entry.get("league") or {}
     for key, block in (
         ("defaults", defaults),
         ("games", per_game),
         ("unsupported", unsupported),
         ("extensions", extensions),
+        ("league", league),
     ):
         if not isinstance(block, dict):
             raise ConfigError(f"{where}.{key}: must be a mapping, got {block!r}")
@@ -359,6 +368,7 @@ def _load_algorithm(
         ("games", per_game),
         ("unsupported", unsupported),
         ("extensions", extensions),
+        ("league", league),
     ):
         for game in block:
             if game not in games:
@@ -379,6 +389,16 @@ def _load_algorithm(
             merged[parameter] = f"<{parameter}>"
         paths = {key: f"{where}.defaults.{key}" for key in defaults if key not in block}
         configs[game] = build_config(config_cls, merged, f"{where}.games.{game}", paths)
+    league_settings = {}
+    for game, block in league.items():
+        settings = build_config(EntrantLeague, block, f"{where}.league.{game}")
+        if game in configs and settings.config:
+            build_config(
+                config_cls,
+                {**config_as_dict(configs[game]), **settings.config},
+                f"{where}.league.{game}.config",
+            )
+        league_settings[game] = settings
     return AlgorithmEntry(
         name=name,
         module=entry["module"],
@@ -389,4 +409,5 @@ def _load_algorithm(
         extensions={k: str(v) for k, v in extensions.items()},
         source=shown,
         parameter=parameter,
+        league=league_settings,
     )

@@ -1,4 +1,6 @@
-"""TensorBoard learning curves of every match: DIR/tensorboard/<game>/<a>_vs_<b>/seed_<k>.
+"""TensorBoard learning curves of every match: DIR/tensorboard/<game>/<a>_vs_<b>/seed_<k>
+(learning together), DIR/tensorboard/league/... and DIR/tensorboard/exploitability/... (the
+league's cross-play, one seed per pair of agents, and its exploiters).
 
 Curves are written from the stored arrays after a match is stored, by the process that owns
 the store (so Ray and pool workers need no shared filesystem for them). Each match's

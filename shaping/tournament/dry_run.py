@@ -1,6 +1,7 @@
 """`shaping tournament --dry-run`: the plan of a run, without playing or writing anything.
 
-Every match of the plan with its key and its state in the result store:
+Every match of the plan with its section (learning_together, league, exploitability), its
+key and its state in the result store:
 
 - `stored`: done under this key, will be reused;
 - `failed`: stored as failed under this key (played again only with --retry-failed);
@@ -13,7 +14,8 @@ Every artifact the plan's matches need, with its state in the artifact cache (`s
 `stale` when the cache holds it under another code version, `corrupt`, `missing`) and whether
 the run would train it (a match that needs it will be played). And a cost estimate: a stale or
 failed match costs what it cost when it was stored (measured); a match never played costs the
-profile's `cost` model (seconds per learning iteration per entrant and game), where it has one.
+profile's `cost` model (seconds per learning iteration per entrant and game), where it has one
+(league matches have none until played: the model is of learning-together entrants).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from shaping.contracts.errors import ConfigError
 from shaping.engine.artifacts import ArtifactCache, without_code
-from shaping.tournament.plan import MatchSpec, Plan
+from shaping.tournament.plan import LEARNING_TOGETHER, MatchSpec, Plan
 from shaping.tournament.progress import format_duration
 from shaping.tournament.run import artifact_needs
 from shaping.tournament.store import CHECKSUMMED, RECOVERY, STORE_FILE, damage
@@ -87,6 +89,7 @@ def dry_run(plan: Plan, out: Path, artifacts: str | None, retry_failed: bool) ->
     by_key = {row.key: row for row in rows}
     by_match = {_identity_but_code(row.identity): row for row in rows}
     specs = list({spec.key: spec for spec in plan.matches}.values())
+    sections = {cell.match.key: cell.section for cell in plan.cells if cell.match is not None}
     matches, to_play, estimates = [], [], []
     for spec in specs:
         row = by_key.get(spec.key)
@@ -103,6 +106,7 @@ def dry_run(plan: Plan, out: Path, artifacts: str | None, retry_failed: bool) ->
         matches.append(
             {
                 "game": spec.game,
+                "section": sections[spec.key],
                 "a": spec.players[0].name,
                 "b": spec.players[1].name,
                 "seeds": spec.seeds,
@@ -143,18 +147,18 @@ def _artifacts(
     cache = ArtifactCache(artifacts)
     playing = {spec.key for spec in to_play}
     found: dict[Path, dict[str, Any]] = {}
-    for spec, player, key, path in artifact_needs(specs, cache):
-        if path not in found:
-            found[path] = {
-                "algorithm": player.name,
-                "game": spec.game,
-                "key": path.stem,
-                "path": str(path),
-                "state": cache.state(player.name, spec.game, key),
+    for need in artifact_needs(specs, cache):
+        if need.path not in found:
+            found[need.path] = {
+                "algorithm": need.name,
+                "game": need.spec.game,
+                "key": need.path.stem,
+                "path": str(need.path),
+                "state": cache.state(need.name, need.spec.game, need.key),
                 "to_train": False,
             }
-        entry = found[path]
-        entry["to_train"] |= entry["state"] != "stored" and spec.key in playing
+        entry = found[need.path]
+        entry["to_train"] |= entry["state"] != "stored" and need.spec.key in playing
     return list(found.values())
 
 
@@ -164,8 +168,9 @@ def format_dry_run(result: dict[str, Any]) -> str:
     for match in result["matches"]:
         estimate = match["estimate_s"]
         cost = "" if estimate is None else f"  ~{format_duration(estimate)}"
+        section = "" if match["section"] == LEARNING_TOGETHER else f" [{match['section']}]"
         lines.append(
-            f"{match['state']:<8} {match['game']} {match['a']} vs {match['b']} "
+            f"{match['state']:<8} {match['game']}{section} {match['a']} vs {match['b']} "
             f"({match['seeds']} seeds x {match['iterations']} iterations) "
             f"{match['key'][:12]}{cost}"
         )

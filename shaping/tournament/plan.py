@@ -26,12 +26,28 @@ from typing import Any
 import torch
 
 from shaping.contracts.algorithm import Outcome
-from shaping.contracts.config import config_as_dict
+from shaping.contracts.config import build_config, config_as_dict
 from shaping.contracts.errors import UnsupportedError
 from shaping.engine.artifacts import key_digest
-from shaping.engine.registry import GameEntry, Registry
+from shaping.engine.registry import AlgorithmEntry, GameEntry, Registry
 from shaping.engine.sources import MATCH_LOOP_MODULE, code_version
+from shaping.league.agent import LeagueAgent
+from shaping.league.plan import (
+    EXPLOITABILITY,
+    LEAGUE,
+    LeagueSeat,
+    exploiter_seat,
+    league_json,
+    league_seat,
+    league_seed,
+    league_unsupported,
+    seat_code,
+)
+from shaping.league.settings import GameLeague, ProfileLeague
 from shaping.tournament.profile import GameSettings, Profile
+
+#: the section of the cells where both sides learn from scratch in the match (LOLA's setting)
+LEARNING_TOGETHER = "learning_together"
 
 #: the two fixed strategies whose self-play payoffs anchor the overall normalisation
 REFERENCE_STRATEGIES = ("always_cooperate", "always_defect")
@@ -97,6 +113,9 @@ class Cell:
     b: str
     match: MatchSpec | None
     not_applicable: str | None = None
+    #: learning_together, league (frozen league agents) or exploitability (a fresh learner
+    #: against league agents)
+    section: str = LEARNING_TOGETHER
 
 
 @dataclass
@@ -109,6 +128,10 @@ class Plan:
     games: dict[str, dict[str, Any]]
     entrants: list[dict[str, Any]]
     cells: list[Cell] = field(default_factory=list)
+    #: game -> its league's settings, agents and n/a entrants (empty: no league)
+    league: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: games whose overall score is the league's
+    league_ranked: tuple[str, ...] = ()
 
     @property
     def matches(self) -> list[MatchSpec]:
@@ -124,6 +147,8 @@ class Plan:
             "device": self.device,
             "games": self.games,
             "entrants": self.entrants,
+            "league": self.league,
+            "league_ranked": list(self.league_ranked),
             "cells": [
                 {
                     "game": cell.game,
@@ -131,6 +156,7 @@ class Plan:
                     "b": cell.b,
                     "key": cell.match.key if cell.match else None,
                     "not_applicable": cell.not_applicable,
+                    "section": cell.section,
                 }
                 for cell in self.cells
             ],
@@ -179,9 +205,12 @@ def build_plan(
     iterations: int | None = None,
     seed: int | None = None,
     device: str = "cpu",
+    league: bool = True,
 ) -> Plan:
     """The tournament of `profile`, narrowed to `games` / `algorithms` and with `seeds`,
-    `iterations` and the tournament `seed` overridden where given.
+    `iterations` and the tournament `seed` overridden where given; with the profile's league
+    unless `league` is false (`seeds` and `iterations` are the learning-together matches'
+    only: the league's sizes are its own).
 
     A game outside the profile may be named in `games`; it is played at its registered match
     size (zoo_configs/games.yaml `match`).
@@ -273,7 +302,150 @@ def build_plan(
                     code=code_versions[roots],
                 )
                 plan.cells.append(Cell(game_name, a, b, spec))
+    if league and profile.league is not None:
+        _add_league(plan, registry, profile.league, entries, entrant_names, games, profile)
     return plan
+
+
+def league_spec(
+    game: GameEntry,
+    game_config: Any,
+    a: LeagueSeat,
+    b: LeagueSeat,
+    sizes: tuple[int, int, int],
+    device: str,
+) -> MatchSpec:
+    """The match of league seats `a` (seat 0) and `b` on `game`, of (seeds, iterations, seed)
+    `sizes`."""
+    seeds, iterations, seed = sizes
+    return MatchSpec(
+        game=game.name,
+        game_module=game.module,
+        game_config=game_config,
+        players=(Player(a.name, a.module, a.config), Player(b.name, b.module, b.config)),
+        seeds=seeds,
+        iterations=iterations,
+        seed=seed,
+        device=str(device),
+        code=seat_code(a, b, game),
+    )
+
+
+@dataclass(frozen=True)
+class LeagueGame:
+    """One game of a profile's league: its settings and the game its agents train and play."""
+
+    entry: GameEntry
+    settings: GameLeague
+    config: Any
+    game: Any
+    train_iterations: int | None = None
+    train_agents: int | None = None
+
+
+def league_game(registry: Registry, profile: Profile, name: str, device: str) -> LeagueGame:
+    """`name`'s league in `profile` (games.yaml's league settings where the profile has none):
+    the profile's game configuration, with the league's `config` over it."""
+    entry = registry.game(name, "--game")
+    league = profile.league
+    settings = league.games[name] if league and name in league.games else entry.league
+    base = profile.games[name].config if name in profile.games else entry.config
+    config = build_config(
+        entry.cls.Config,
+        {**config_as_dict(base), **settings.config},
+        f"{profile.source}: league.games.{name}.config",
+    )
+    return LeagueGame(
+        entry,
+        settings,
+        config,
+        entry.cls(name, config, device),
+        league.train_iterations.get(name) if league else None,
+        league.train_agents.get(name) if league else None,
+    )
+
+
+def league_entrant(
+    league: LeagueGame, entry: AlgorithmEntry, override: dict[str, Any]
+) -> LeagueSeat | str:
+    """`entry`'s league agents in `league` (with `override` over its configuration), or the
+    reason it has none there."""
+    reason = league_unsupported(entry, league.entry.name)
+    if reason is not None:
+        return reason
+    seat = league_seat(
+        entry,
+        league.entry,
+        league.settings,
+        league.train_iterations,
+        league.train_agents,
+        override,
+    )
+    return LeagueAgent(seat.config).supports(league.game) or seat
+
+
+def _add_league(
+    plan: Plan,
+    registry: Registry,
+    league: ProfileLeague,
+    entries: dict[str, Any],
+    names: list[str],
+    games: list[str] | None,
+    profile: Profile,
+) -> None:
+    """The league's cross-play and exploitability cells of every league game in `games`."""
+    plan.league_ranked = tuple(g for g in league.ranked if not games or g in games)
+    for game_name in league.games:
+        if games and game_name not in games:
+            continue
+        chosen = league_game(registry, profile, game_name, plan.device)
+        game_entry, settings, game_config, game = (
+            chosen.entry,
+            chosen.settings,
+            chosen.config,
+            chosen.game,
+        )
+        seats: dict[str, LeagueSeat] = {}
+        unsupported: dict[str, str] = {}
+        for name in names:
+            seat = league_entrant(chosen, entries[name], profile.override(name, game_name))
+            if isinstance(seat, str):
+                unsupported[name] = seat
+            else:
+                seats[name] = seat
+        exploiter = exploiter_seat(registry, game_entry, settings)
+        plan.league[game_name] = league_json(game_entry, settings, seats) | {
+            "not_applicable": unsupported,
+            "config": config_as_dict(game_config),
+            "metrics": list(type(game).metric_names),
+            "reference": plan.games.get(game_name, {}).get("reference")
+            or reference_payoffs(game, plan.seed),
+        }
+        for a in names:
+            for b in names:
+                missing = [n for n in dict.fromkeys((a, b)) if n not in seats]
+                if missing:
+                    reason = "; ".join(f"{n}: {unsupported[n]}" for n in missing)
+                    plan.cells.append(Cell(game_name, a, b, None, reason, LEAGUE))
+                    continue
+                sizes = (
+                    seats[a].agents * seats[b].agents,
+                    max(seats[a].play_iterations, seats[b].play_iterations),
+                    league_seed(plan.seed, LEAGUE, game_name, a, b),
+                )
+                spec = league_spec(game_entry, game_config, seats[a], seats[b], sizes, plan.device)
+                plan.cells.append(Cell(game_name, a, b, spec, section=LEAGUE))
+        for seat in seats.values():
+            for first, second in ((exploiter, seat), (seat, exploiter)):
+                sizes = (
+                    seat.agents,
+                    exploiter.play_iterations,
+                    league_seed(plan.seed, EXPLOITABILITY, game_name, first.name, second.name),
+                )
+                spec = league_spec(game_entry, game_config, first, second, sizes, plan.device)
+                plan.cells.append(
+                    Cell(game_name, first.name, second.name, spec, section=EXPLOITABILITY)
+                )
 
 
 def _entrant(plan: Plan, name: str) -> dict[str, Any]:

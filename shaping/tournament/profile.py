@@ -23,11 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shaping.contracts.config import build_config
+from shaping.contracts.config import build_config, config_as_dict
 from shaping.contracts.errors import ConfigError
 from shaping.engine.registry import AlgorithmEntry, Registry, read_yaml, suggest
+from shaping.league.settings import GameLeague, ProfileLeague
 
-PROFILE_FIELDS = ("description", "seed", "games", "overrides", "cost")
+PROFILE_FIELDS = ("description", "seed", "games", "overrides", "cost", "league")
+LEAGUE_FIELDS = ("games", "ranked")
+#: per-game league fields of a profile besides games.yaml's (GameLeague)
+SMOKE_FIELDS = ("train_iterations", "train_agents")
 GAME_SETTING_FIELDS = ("seeds", "iterations", "config")
 REQUIRED_GAME_SETTINGS = ("seeds", "iterations")
 
@@ -55,6 +59,8 @@ class Profile:
     #: game -> entrant (or `default`) -> CPU seconds per learning iteration of one entrant in
     #: a match at this profile's sizes: the `--dry-run` estimate of matches never played
     cost: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: the league this profile plays besides learning together (None: none)
+    league: ProfileLeague | None = None
 
     def override(self, algorithm: str, game: str) -> dict[str, Any]:
         """The hyperparameters this profile sets for `algorithm` on `game` (maybe none)."""
@@ -140,6 +146,36 @@ def _cost(
     return cost
 
 
+def _league(value: Any, registry: Registry, where: str) -> ProfileLeague | None:
+    if value is None:
+        return None
+    block = _mapping(value, where)
+    _unknown_field(block, LEAGUE_FIELDS, where)
+    games: dict[str, GameLeague] = {}
+    train_iterations: dict[str, int] = {}
+    train_agents: dict[str, int] = {}
+    for game, settings in _mapping(block.get("games"), f"{where}.games").items():
+        at = f"{where}.games.{game}"
+        if game not in registry.games:
+            raise ConfigError(f"{at}: unknown game{suggest(str(game), list(registry.games))}")
+        settings = dict(_mapping(settings, at))
+        for name, sizes in (("train_iterations", train_iterations), ("train_agents", train_agents)):
+            if name in settings:
+                sizes[game] = _count(settings.pop(name), f"{at}.{name}", 1)
+        base = config_as_dict(registry.games[game].league)
+        games[game] = build_config(GameLeague, {**base, **settings}, at)
+        registry.algorithm(games[game].exploiter, f"{at}.exploiter")
+    if not games:
+        raise ConfigError(f"{where}.games: must list at least one game")
+    ranked = block.get("ranked") or []
+    if not isinstance(ranked, list):
+        raise ConfigError(f"{where}.ranked: must be a list of games, got {ranked!r}")
+    for game in ranked:
+        if game not in games:
+            raise ConfigError(f"{where}.ranked: {game!r} is not a game of this league")
+    return ProfileLeague(games, train_iterations, train_agents, tuple(ranked))
+
+
 def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
     """Read and validate a profile against `registry` (games, algorithms, their Configs)."""
     path = resolve_profile(name, registry)
@@ -199,6 +235,7 @@ def load_profile(name: str | os.PathLike, registry: Registry) -> Profile:
         games=games,
         overrides=overrides,
         cost=_cost(raw.get("cost"), games, registry, f"{shown}: cost"),
+        league=_league(raw.get("league"), registry, f"{shown}: league"),
     )
     for algorithm, per_game in overrides.items():
         for game in per_game:

@@ -43,11 +43,14 @@ from typing import Any
 import numpy as np
 
 from shaping.contracts.errors import ConfigError
+from shaping.league.plan import EXPLOITABILITY, EXPLOITER, LEAGUE
 from shaping.tournament.progress import format_duration
 from shaping.tournament.stats import mean_ci95
 from shaping.tournament.store import MatchRecord, ResultStore
 
 FINAL_FRACTION = 0.1
+#: the section of a plan cell saved before the league existed (no `section` field)
+LEARNING_TOGETHER = "learning_together"
 #: what `shaping report` rebuilds the report from when the store is not there (a fresh clone)
 SUMMARY_FILE = "results.summary.json"
 SUMMARY_FORMAT = "shaping-report-summary/1"
@@ -118,10 +121,29 @@ def final_window_means(record: MatchRecord) -> tuple[np.ndarray, dict[str, np.nd
     return rewards, metrics
 
 
+def _per_agent(values: np.ndarray, agents: int | None, seat: int) -> np.ndarray:
+    """`values` [S] per seed pairing of a league match, averaged per agent of the player in
+    `seat` (pairing k is agent k // (S / n) in seat 0 and k % n in seat 1, as
+    shaping.league.agent.agent_index); unchanged outside the league (agents None)."""
+    if agents is None:
+        return values
+    pairing = np.arange(values.shape[0])
+    agent = pairing // (values.shape[0] // agents) if seat == 0 else pairing % agents
+    return np.bincount(agent, weights=values, minlength=agents) / np.bincount(
+        agent, minlength=agents
+    )
+
+
 def _seatings(
-    x: str, y: str, cells: dict[tuple[str, str], dict[str, Any]], records: dict[str, Any]
+    x: str,
+    y: str,
+    cells: dict[tuple[str, str], dict[str, Any]],
+    records: dict[str, Any],
+    agents: int | None = None,
 ) -> tuple[list[_Seating], list[str]]:
-    """X's finished seatings against Y, and the states of the others."""
+    """X's finished seatings against Y, and the states of the others. In the league
+    (`agents`: X's agent count) each array is per X agent, not per seed pairing, so that
+    opponents with different agent counts stack and intervals are over X's agents."""
     plan = [(cells[x, x], None)] if x == y else [(cells[x, y], 0), (cells[y, x], 1)]
     seatings, problems = [], []
     for cell, seat in plan:
@@ -133,20 +155,30 @@ def _seatings(
             problems.append("failed")
             continue
         rewards, metrics = final_window_means(record)
+        welfare = rewards.sum(axis=1)
         if seat is None:  # self-play: both seats are X
+
+            def mine(per_seat: np.ndarray) -> np.ndarray:
+                return (
+                    _per_agent(per_seat[:, 0], agents, 0) + _per_agent(per_seat[:, 1], agents, 1)
+                ) / 2
+
             seatings.append(
                 _Seating(
-                    rewards.mean(axis=1),
-                    rewards.sum(axis=1),
-                    {name: values.mean(axis=1) for name, values in metrics.items()},
+                    mine(rewards),
+                    mine(np.stack([welfare, welfare], axis=1)),
+                    {name: mine(values) for name, values in metrics.items()},
                 )
             )
         else:
             seatings.append(
                 _Seating(
-                    rewards[:, seat],
-                    rewards.sum(axis=1),
-                    {name: values[:, seat] for name, values in metrics.items()},
+                    _per_agent(rewards[:, seat], agents, seat),
+                    _per_agent(welfare, agents, seat),
+                    {
+                        name: _per_agent(values[:, seat], agents, seat)
+                        for name, values in metrics.items()
+                    },
                 )
             )
     return seatings, problems
@@ -181,7 +213,11 @@ def _rank_scores(ranking: list[dict[str, Any]]) -> list[float]:
     return scores
 
 
-def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
+def _game_section(
+    game: _Game, records: dict[str, Any], agents: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """A game's head-to-head cells and ranking; `agents` (league: entrant → agent count)
+    makes every sample per agent of the row entrant (see _seatings)."""
     names = game.entrants
     head_to_head: dict[str, dict[str, Any]] = {}
     field_samples: dict[str, list[np.ndarray]] = {x: [] for x in names}
@@ -189,7 +225,9 @@ def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
     for x in names:
         head_to_head[x] = {}
         for y in names:
-            seatings, problems = _seatings(x, y, game.cells, records)
+            seatings, problems = _seatings(
+                x, y, game.cells, records, None if agents is None else agents[x]
+            )
             status = _status(seatings, problems)
             cell: dict[str, Any] = {"status": status, "seatings": len(seatings)}
             if seatings:
@@ -248,6 +286,72 @@ def _game_section(game: _Game, records: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _exploitability(
+    names: list[str], cells: dict[tuple[str, str], dict[str, Any]], records: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Per league entrant: its agents' and the exploiter's reward per step (and behaviour)
+    after the exploiter's budget, per agent averaged over both seatings."""
+    table = {}
+    for name in names:
+        agent: list[np.ndarray] = []
+        exploiter: list[np.ndarray] = []
+        metrics: dict[str, list[np.ndarray]] = {}
+        problems = []
+        for pair, seat in (((EXPLOITER, name), 1), ((name, EXPLOITER), 0)):
+            record = records.get(cells[pair]["key"]) if pair in cells else None
+            if record is None or not record.done:
+                problems.append("missing" if record is None else "failed")
+                continue
+            rewards, values = final_window_means(record)
+            agent.append(rewards[:, seat])
+            exploiter.append(rewards[:, 1 - seat])
+            for metric, per_seat in values.items():
+                metrics.setdefault(metric, []).append(per_seat[:, seat])
+        entry: dict[str, Any] = {"status": _status(agent, problems), "seatings": len(agent)}
+        if agent:
+            entry["agent"] = _stat(agent)
+            entry["exploiter"] = _stat(exploiter)
+            entry["metrics"] = {metric: _stat(samples) for metric, samples in metrics.items()}
+        table[name] = entry
+    return table
+
+
+def _league_sections(plan: dict[str, Any], records: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per league game: the cross-play section of its frozen agents (as a game section), its
+    agents, and the exploitability table."""
+    sections = {}
+    for game_name, info in plan.get("league", {}).items():
+        names = [e["name"] for e in plan["entrants"] if e["name"] in info["entrants"]]
+        settings = info["settings"]
+        game = _Game(
+            game_name,
+            {
+                "seeds": settings["agents"],
+                "iterations": settings["play_iterations"],
+                "metrics": info["metrics"],
+                "reference": info["reference"],
+            },
+            names,
+        )
+        probes: dict[tuple[str, str], dict[str, Any]] = {}
+        for cell in plan["cells"]:
+            if cell["game"] != game_name:
+                continue
+            if cell.get("section") == LEAGUE:
+                game.cells[cell["a"], cell["b"]] = cell
+            elif cell.get("section") == EXPLOITABILITY:
+                probes[cell["a"], cell["b"]] = cell
+        counts = {name: info["entrants"][name]["agents"] for name in names}
+        section = _game_section(game, records, counts)
+        sections[game_name] = section | {
+            "settings": settings,
+            "agents": info["entrants"],
+            "not_applicable": info["not_applicable"],
+            "exploitability": _exploitability(names, probes, records),
+        }
+    return sections
+
+
 def runs_in_report(runs: list[dict[str, Any]], keys: set[str]) -> list[dict[str, Any]]:
     """The runs (ResultStore.runs, oldest first) that computed matches among `keys`, each with
     `in_report`: how many of them are its own (a later replay of a match takes it over). A run
@@ -284,36 +388,40 @@ def build_leaderboard(
         games[name] = _Game(name, info, entrants)
     failures, missing, not_applicable = [], [], []
     for cell in plan["cells"]:
-        games[cell["game"]].cells[cell["a"], cell["b"]] = cell
+        section_name = cell.get("section", LEARNING_TOGETHER)
+        if section_name == LEARNING_TOGETHER:
+            games[cell["game"]].cells[cell["a"], cell["b"]] = cell
+        where = {k: cell[k] for k in ("game", "a", "b")} | {"section": section_name}
         if cell["key"] is None:
-            not_applicable.append(
-                {k: cell[k] for k in ("game", "a", "b")} | {"reason": cell["not_applicable"]}
-            )
+            not_applicable.append(where | {"reason": cell["not_applicable"]})
             continue
         record = records.get(cell["key"])
         if record is None:
             missing.append(
-                {k: cell[k] for k in ("game", "a", "b")}
+                where
                 | ({"damaged": damaged[cell["key"]]} if cell["key"] in (damaged or {}) else {})
             )
         elif not record.done:
             failures.append(
-                {k: cell[k] for k in ("game", "a", "b", "key")}
-                | {"error": record.error, "attempts": record.attempts}
+                where | {"key": cell["key"], "error": record.error, "attempts": record.attempts}
             )
     sections = {name: _game_section(game, records) for name, game in games.items()}
+    league = _league_sections(plan, records)
+    ranked = [game for game in plan.get("league_ranked", []) if game in league]
+    # the overall score of a game reads the league where the plan says the literature does
+    scored_sections = sections | {game: league[game] for game in ranked}
     overall = []
     for entrant in plan["entrants"]:
         per_game = {
             game: entry["normalised"]
-            for game, section in sections.items()
+            for game, section in scored_sections.items()
             for entry in section["ranking"]
             if entry["algorithm"] == entrant["name"]
         }
         scored = [v for v in per_game.values() if v is not None]
         complete = all(
             _entry(section, entrant["name"])["incomplete_cells"] == 0
-            for game, section in sections.items()
+            for game, section in scored_sections.items()
             if game not in entrant["not_applicable"]
         )
         overall.append(
@@ -348,11 +456,31 @@ def build_leaderboard(
             | section
             for name, section in sections.items()
         },
+        "league": league,
+        "league_ranked": ranked,
         "overall": overall,
+        "overall_rule": _overall_rule(list(sections), ranked),
         "failures": failures,
         "not_played_yet": missing,
         "not_applicable": not_applicable,
     }
+
+
+def _overall_rule(games: list[str], ranked: list[str]) -> str:
+    together = [game for game in games if game not in ranked]
+    parts = []
+    if ranked:
+        parts.append(
+            f"on {', '.join(ranked)} the league's score (frozen agents trained in their "
+            "papers' regimes, against the field of league agents: how the LOQA, POLA, BRS and "
+            "Advantage Alignment papers evaluate)"
+        )
+    if together:
+        parts.append(
+            f"on {', '.join(together)} the learning-together score (both learn from scratch "
+            "in the match: the LOLA paper's setting)"
+        )
+    return "Overall score: the mean of the normalised per-game scores, " + "; ".join(parts) + "."
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -423,11 +551,18 @@ def _overall_table(board: dict[str, Any]) -> _Table:
                 entry["algorithm"],
                 score
                 + ("" if entry.get("complete", True) or entry["score"] is None else " (partial)"),
-                *(_overall_game_text(board["games"][g], entry, entrant, g) for g in games),
+                *(_overall_game_text(_scored_section(board, g), entry, entrant, g) for g in games),
                 _assumes(entrant, games),
             ]
         )
     return _Table(["rank", "algorithm", "score", *games, "assumes"], rows)
+
+
+def _scored_section(board: dict[str, Any], game: str) -> dict[str, Any]:
+    """The section whose score the overall ranking reads for `game`."""
+    if game in board.get("league_ranked", ()):
+        return board["league"][game]
+    return board["games"][game]
 
 
 def _overall_game_text(
@@ -518,20 +653,31 @@ def _matrix_table(section: dict[str, Any], key: str, metric: str | None = None) 
     return _Table(["row \\ column", *order], rows)
 
 
-def _lists(board: dict[str, Any], game: str) -> dict[str, list[str]]:
+def _lists(
+    board: dict[str, Any],
+    game: str,
+    sections: tuple[str, ...] = (LEARNING_TOGETHER,),
+    explained: frozenset[str] = frozenset(),
+) -> dict[str, list[str]]:
+    """A game's not-applicable, failed and unplayed cells in `sections`; n/a cells of the
+    `explained` entrants (said once elsewhere) are left out."""
+
     def pair(item: dict[str, Any]) -> str:
         return f"{item['a']} (a) vs {item['b']} (b)"
+
+    def ours(item: dict[str, Any]) -> bool:
+        return item["game"] == game and item.get("section", LEARNING_TOGETHER) in sections
 
     return {
         "Not applicable": [
             f"{pair(item)}: {item['reason']}"
             for item in board["not_applicable"]
-            if item["game"] == game
+            if ours(item) and not {item["a"], item["b"]} & explained
         ],
         "Failed matches": [
             f"{pair(item)}: {item['error']} (attempts: {item['attempts']})"
             for item in board["failures"]
-            if item["game"] == game
+            if ours(item)
         ],
         "Not played yet": [
             pair(item)
@@ -542,7 +688,7 @@ def _lists(board: dict[str, Any], game: str) -> dict[str, list[str]]:
                 else ""
             )
             for item in board["not_played_yet"]
-            if item["game"] == game
+            if ours(item)
         ],
     }
 
@@ -568,6 +714,112 @@ DEFINITIONS = [
     "In a ranking, (partial) marks a score over the cells the entrant has; failed marks a game "
     "it can play where none of its matches finished; n/a, a game it cannot play.",
 ]
+
+
+EVALUATIONS = [
+    "Learning together (the per-game sections): both entrants start from scratch in the match "
+    "and learn against each other: how an algorithm fares learning alongside another (the "
+    "LOLA paper's setting). A short budget here measures learning speed as much as outcome.",
+    "League (the League sections): each entrant's agents are trained first in its paper's "
+    "regime (self-play for the learners, their own artifact for M-FOS, PPI and fixed "
+    "strategies), then frozen; every agent meets every agent over all pairs of training "
+    "seeds, and a fresh learner is trained against each agent (exploitability): how trained "
+    "agents behave and how much they give away (the LOQA, POLA, BRS and Advantage Alignment "
+    "papers' evaluation).",
+]
+
+
+def _league_agents_table(section: dict[str, Any]) -> _Table:
+    rows = [
+        [
+            name,
+            agent["regime"].replace("_", "-"),
+            str(agent["agents"]),
+            "—" if agent["iterations"] is None else str(agent["iterations"]),
+        ]
+        for name, agent in section["agents"].items()
+    ]
+    rows += [
+        [name, f"n/a: {reason}", "—", "—"] for name, reason in section["not_applicable"].items()
+    ]
+    return _Table(["entrant", "regime", "agents", "training iterations"], rows)
+
+
+def _exploitability_table(section: dict[str, Any]) -> _Table:
+    metrics = section["metrics"]
+    rows = []
+    for name in section["order"]:
+        entry = section["exploitability"].get(name)
+        if entry is None:
+            continue
+        if "agent" not in entry:
+            rows.append([name, entry["status"], entry["status"], *(["—"] * len(metrics))])
+            continue
+        partial = " (partial)" if entry["status"] == "partial" else ""
+        rows.append(
+            [
+                name,
+                _fmt(entry["agent"]) + partial,
+                _fmt(entry["exploiter"]) + partial,
+                *(_fmt(entry["metrics"].get(metric)) for metric in metrics),
+            ]
+        )
+    return _Table(
+        [
+            "agent",
+            "agent's reward/step",
+            "exploiter's reward/step",
+            *(f"agent's {m}" for m in metrics),
+        ],
+        rows,
+    )
+
+
+def _league_blocks(board: dict[str, Any], name: str) -> list[tuple[str, Any]]:
+    """(heading, table or text) of one game's league, in reading order."""
+    section = board["league"][name]
+    settings = section["settings"]
+    text = (
+        "Each cross-play match plays "
+        f"every pair of training seeds for {settings['play_iterations']} iteration(s) with no "
+        f"parameter updates. Exploitability: a fresh `{settings['exploiter']}` "
+        + (
+            f"({json.dumps(settings['exploiter_config'], sort_keys=True)}) "
+            if settings["exploiter_config"]
+            else ""
+        )
+        + f"learns for {settings['exploiter_iterations']} iterations against each agent, one "
+        "seed per agent, in both seats. Intervals here are over the row entrant's agents (each "
+        "agent's mean over its pairings); an entrant marked n/a in the agents table has no "
+        "league cells."
+    )
+    blocks: list[tuple[str, Any]] = [
+        ("", text),
+        ("League agents", _league_agents_table(section)),
+        ("Ranking against the league", _ranking_table(section)),
+        (
+            "Cross-play: the row agent's reward per step against the column agent",
+            _matrix_table(section, "reward"),
+        ),
+    ]
+    blocks += [
+        (
+            f"Behaviour: the row agent's {metric} against the column agent",
+            _matrix_table(section, "metrics", metric),
+        )
+        for metric in section["metrics"]
+    ]
+    blocks.append(
+        (
+            "Exploitability: a fresh learner trained against each agent",
+            _exploitability_table(section),
+        )
+    )
+    explained = frozenset(section["not_applicable"])
+    for heading, items in _lists(board, name, (LEAGUE, EXPLOITABILITY), explained).items():
+        if items:
+            blocks.append((heading, items))
+    return blocks
 
 
 def _heading(board: dict[str, Any]) -> tuple[str, list[str]]:
@@ -619,8 +871,10 @@ def render_markdown(board: dict[str, Any]) -> str:
     title, facts = _heading(board)
     lines = [f"# {title}", "", facts[0], "", *(f"- {fact}" for fact in facts[1:]), ""]
     lines += ["## How to read it", "", *(f"- {d}" for d in DEFINITIONS), ""]
+    if board.get("league"):
+        lines += ["## Two evaluations", "", *(f"- {e}" for e in EVALUATIONS), ""]
     lines += ["## Overall ranking", "", *(f"**{n}**\n" for n in _partial_notes(board))]
-    lines += [_overall_table(board).markdown(), ""]
+    lines += [board.get("overall_rule", ""), "", _overall_table(board).markdown(), ""]
     lines += ["## Entrants", "", _entrants_table(board).markdown(), ""]
     for name, section in board["games"].items():
         lines += [f"## {name}", "", f"![{name} heatmap](heatmap_{name}.png)", ""]
@@ -645,6 +899,17 @@ def render_markdown(board: dict[str, Any]) -> str:
         for heading, items in _lists(board, name).items():
             if items:
                 lines += [f"### {heading}", "", *(f"- {item}" for item in items), ""]
+    for name in board.get("league", {}):
+        lines += [f"## League: {name}", ""]
+        for heading, block in _league_blocks(board, name):
+            if heading:
+                lines += [f"### {heading}", ""]
+            if isinstance(block, _Table):
+                lines += [block.markdown(), ""]
+            elif isinstance(block, list):
+                lines += [*(f"- {item}" for item in block), ""]
+            else:
+                lines += [block, ""]
     return "\n".join(lines)
 
 
@@ -662,8 +927,16 @@ def render_html(board: dict[str, Any]) -> str:
         "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts[1:]) + "</ul>",
         "<h2>How to read it</h2>",
         "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS) + "</ul>",
+        *(
+            ["<h2>Two evaluations</h2>", "<ul>"]
+            + [f"<li>{html.escape(e)}</li>" for e in EVALUATIONS]
+            + ["</ul>"]
+            if board.get("league")
+            else []
+        ),
         "<h2>Overall ranking</h2>",
         *(f"<p><strong>{html.escape(note)}</strong></p>" for note in _partial_notes(board)),
+        f"<p>{html.escape(board.get('overall_rule', ''))}</p>",
         _overall_table(board).html(),
         "<h2>Entrants</h2>",
         _entrants_table(board).html(),
@@ -689,6 +962,19 @@ def render_html(board: dict[str, Any]) -> str:
                 parts.append(f"<h3>{html.escape(heading)}</h3><ul>")
                 parts += [f"<li>{html.escape(item)}</li>" for item in items]
                 parts.append("</ul>")
+    for name in board.get("league", {}):
+        parts.append(f"<h2>League: {html.escape(name)}</h2>")
+        for heading, block in _league_blocks(board, name):
+            if heading:
+                parts.append(f"<h3>{html.escape(heading)}</h3>")
+            if isinstance(block, _Table):
+                parts.append(block.html())
+            elif isinstance(block, list):
+                parts.append(
+                    "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block) + "</ul>"
+                )
+            else:
+                parts.append(f"<p>{html.escape(block)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

@@ -48,7 +48,7 @@ from shaping.tournament.execute import (
     prepare,
     run_tasks,
 )
-from shaping.tournament.plan import MatchSpec, Plan, Player, build_plan
+from shaping.tournament.plan import LEARNING_TOGETHER, MatchSpec, Plan, Player, build_plan
 from shaping.tournament.profile import load_profile
 from shaping.tournament.progress import Progress, format_duration
 from shaping.tournament.report import write_report
@@ -76,6 +76,7 @@ class TournamentOptions:
     artifacts: str | None = None
     configs: str | None = None
     tensorboard: bool = True
+    league: bool = True  # False: the learning-together matches only
     command: str | None = None  # how the run was started, for the report's provenance
 
 
@@ -208,50 +209,63 @@ def plan_tournament(options: TournamentOptions, registry: Registry | None = None
         iterations=options.iterations,
         seed=options.seed,
         device=options.device,
+        league=options.league,
     )
 
 
-def artifact_needs(
-    specs: Iterable[MatchSpec], cache: ArtifactCache
-) -> Iterator[tuple[MatchSpec, Player, dict[str, Any], Path]]:
-    """(match, pretrained player, artifact key, artifact path) for every seat of `specs` that
-    needs an artifact; a path recurs wherever the same artifact is needed again."""
+@dataclass(frozen=True)
+class ArtifactNeed:
+    """One seat of a match that needs an artifact: where it is filed and under which key."""
+
+    spec: MatchSpec
+    player: Player
+    name: str
+    key: dict[str, Any]
+    path: Path
+
+
+def artifact_needs(specs: Iterable[MatchSpec], cache: ArtifactCache) -> Iterator[ArtifactNeed]:
+    """Every seat of `specs` that needs an artifact; a path recurs wherever the same artifact
+    is needed again (a league agent of an as-is entrant needs the entrant's own)."""
     games: dict[str, Any] = {}
     for spec in specs:
         for player in spec.players:
             cls = import_object(player.module, f"algorithm {player.name}")
-            if not cls.pretrained:
+            algorithm = cls(player.config, player.name)
+            if not algorithm.pretrained:
                 continue
             if spec.game not in games:
                 games[spec.game] = build_game(
                     spec.game, spec.game_module, spec.game_config, spec.device
                 )
-            key = cls(player.config, player.name).artifact_key(games[spec.game])
-            yield spec, player, key, cache.path(player.name, spec.game, key)
+            key = algorithm.artifact_key(games[spec.game])
+            name = algorithm.artifact_name
+            yield ArtifactNeed(spec, player, name, key, cache.path(name, spec.game, key))
 
 
 def _artifact_tasks(
     pending: list[MatchSpec], options: TournamentOptions, out: Path
 ) -> list[PrepareTask]:
-    """One task per pretrained (algorithm, config, game) whose artifact is not cached yet."""
+    """One task per artifact (algorithm, config, game) that is not cached yet."""
     cache = ArtifactCache(options.artifacts)
     tasks: dict[Path, PrepareTask] = {}
     checked: set[Path] = set()
-    for spec, player, key, path in artifact_needs(pending, cache):
-        if path in checked:
+    for need in artifact_needs(pending, cache):
+        if need.path in checked:
             continue
-        checked.add(path)
+        checked.add(need.path)
         # load, not just look: a corrupt or stale artifact must be retrained here, once
-        if cache.load(player.name, spec.game, key) is not None:
+        if cache.load(need.name, need.spec.game, need.key) is not None:
             continue
-        tasks[path] = PrepareTask(
-            player=player,
+        spec = need.spec
+        tasks[need.path] = PrepareTask(
+            player=need.player,
             game=spec.game,
             game_module=spec.game_module,
             game_config=spec.game_config,
             device=spec.device,
             artifacts=options.artifacts,
-            log_dir=str(out / "tensorboard" / "pretraining" / path_part(player.name) / spec.game),
+            log_dir=str(out / "tensorboard" / "pretraining" / path_part(need.name) / spec.game),
         )
     return list(tasks.values())
 
@@ -266,8 +280,8 @@ def _prepare_artifacts(
     out: Path,
     executor: Executor,
     progress: Progress,
-) -> dict[tuple[str, str], str]:
-    """Train the missing artifacts; (algorithm, game) -> error for those that failed."""
+) -> dict[tuple[str, str, str], str]:
+    """Train the missing artifacts; (class, algorithm, game) -> error for those that failed."""
     tasks = _artifact_tasks(pending, options, out)
     broken = {}
 
@@ -277,23 +291,26 @@ def _prepare_artifacts(
     for count, (task, error) in enumerate(run_tasks(executor, prepare, tasks, show), start=1):
         progress.message(f"artifact {count}/{len(tasks)}: {task.label}: {error or 'ready'}")
         if error is not None:
-            broken[task.player.name, task.game] = f"artifact training failed: {error}"
+            broken[task.player.module, task.player.name, task.game] = (
+                f"artifact training failed: {error}"
+            )
     return broken
 
 
 def _play(
     pending: list[MatchSpec],
-    broken: dict[tuple[str, str], str],
+    broken: dict[tuple[str, str, str], str],
     store: ResultStore,
     executor: Executor,
     progress: Progress,
     options: TournamentOptions,
-    curves_root: Path,
+    curve_roots: dict[str, Path],
 ) -> None:
     """Play `pending`, storing each match (and its curves) the moment it returns."""
     tasks = []
     for spec in pending:
-        reasons = [broken[p.name, spec.game] for p in spec.players if (p.name, spec.game) in broken]
+        seats = [(p.module, p.name, spec.game) for p in spec.players]
+        reasons = [broken[seat] for seat in seats if seat in broken]
         task = MatchTask(spec, options.artifacts)
         if not reasons:
             tasks.append(task)
@@ -309,16 +326,34 @@ def _play(
         store.record(spec.identity(), spec.game, *_names(spec), record)
         if record.done and options.tensorboard:
             write_curves(
-                curves_root, spec.game, *_names(spec), spec.key, record.rewards, record.metrics
+                curve_roots[spec.key],
+                spec.game,
+                *_names(spec),
+                spec.key,
+                record.rewards,
+                record.metrics,
             )
         progress.finished(spec.game, spec.label, record.wall_time, record.error)
 
 
-def _complete_curves(store: ResultStore, specs: list[MatchSpec], root: Path) -> None:
+def _curve_roots(plan: Plan, out: Path) -> dict[str, Path]:
+    """Where each match's curves go, by match key: DIR/tensorboard for learning together,
+    DIR/tensorboard/<section> for the league's cross-play and exploitability matches (the
+    same pair of names plays in every section)."""
+    base = out / "tensorboard"
+    return {
+        cell.match.key: base if cell.section == LEARNING_TOGETHER else base / cell.section
+        for cell in plan.cells
+        if cell.match is not None
+    }
+
+
+def _complete_curves(store: ResultStore, specs: list[MatchSpec], roots: dict[str, Path]) -> None:
     """Curves of stored matches that have none yet (the run that played them was stopped
     between storing the match and writing its curves)."""
     statuses = store.statuses(spec.key for spec in specs)
     for spec in specs:
+        root = roots[spec.key]
         if statuses.get(spec.key) != "done" or has_curves(root, spec.game, *_names(spec), spec.key):
             continue
         record = store.load(spec.key)
@@ -344,7 +379,7 @@ def run_tournament(
     modules = {player.module for spec in specs for player in spec.players}
     if any(import_object(module, module).pretrained for module in modules):
         check_output_dir("--artifacts", ArtifactCache(options.artifacts).root)
-    curves_root = out / "tensorboard"
+    curve_roots = _curve_roots(plan, out)
     with exclusive_use(out), ResultStore(out) as store:
         if store.quarantined:
             print(
@@ -360,7 +395,8 @@ def run_tournament(
             if spec.key not in stored or (options.retry_failed and stored[spec.key] == "failed")
         ]
         if options.tensorboard:
-            remove_stale_staging(curves_root)
+            for root in set(curve_roots.values()):
+                remove_stale_staging(root)
         if pending:
             progress = Progress(
                 total=len(specs),
@@ -394,7 +430,7 @@ def run_tournament(
             try:
                 broken = _prepare_artifacts(pending, options, out, executor, progress)
                 pretraining = time.perf_counter() - start
-                _play(pending, broken, store, executor, progress, options, curves_root)
+                _play(pending, broken, store, executor, progress, options, curve_roots)
                 interrupted = False
             finally:
                 executor.close(interrupted=interrupted)
@@ -407,7 +443,7 @@ def run_tournament(
                 }
             )
         if options.tensorboard:
-            _complete_curves(store, specs, curves_root)
+            _complete_curves(store, specs, curve_roots)
         files = write_report(store, out)
         statuses = store.statuses(spec.key for spec in specs)
     return TournamentSummary(

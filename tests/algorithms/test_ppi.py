@@ -448,6 +448,11 @@ def tiny_configs(tmp_path) -> Path:
     configs = tmp_path / "zoo_configs"
     (configs / "algorithms").mkdir(parents=True)
     shutil.copy(source / "games.yaml", configs / "games.yaml")
+    # `shaping train` reads the standard profile's league: one with no overrides
+    (configs / "profiles").mkdir()
+    (configs / "profiles" / "standard.yaml").write_text(
+        "games:\n  ipd: {seeds: 2, iterations: 2}\n"
+    )
     entry = yaml.safe_load((source / "algorithms" / "ppi.yaml").read_text())
     entry["ppi"]["defaults"] = TINY
     entry["ppi"].pop("games", None)

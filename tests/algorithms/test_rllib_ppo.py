@@ -112,7 +112,8 @@ def test_rllib_ppo_against_naive_on_the_ipd_is_played_and_reported(tmp_path, cap
         [
             "tournament", "--profile", "quick", "--games", "ipd",
             "--algorithms", "rllib_ppo", "naive",
-            "--seeds", "2", "--iterations", "3", "--out", str(out), "--no-tensorboard",
+            "--seeds", "2", "--iterations", "3", "--out", str(out),
+            "--no-tensorboard", "--no-league",
         ]
     )  # fmt: skip
     captured = capsys.readouterr()

@@ -294,7 +294,7 @@ def test_guarded_import_keeps_the_start_method_and_the_pool_works(tmp_path):
         "from shaping.cli import main\n"
         f"code = main(['tournament', '--profile', 'quick', '--games', 'ipd', '--algorithms', "
         f"'naive', 'tit_for_tat', '--iterations', '3', '--workers', '2', "
-        f"'--no-tensorboard', '--out', {str(tmp_path / 'pool')!r}])\n"
+        f"'--no-tensorboard', '--no-league', '--out', {str(tmp_path / 'pool')!r}])\n"
         "assert code == 0\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=REPO, timeout=300)
@@ -353,6 +353,7 @@ def test_ipd_tournament_mixing_zoo_algorithms_and_axelrod_strategies(tmp_path, c
         "--out",
         str(out),
         "--no-tensorboard",
+        "--no-league",
     )
     assert code == 0, stderr
     assert "25 matches (25 played" in stdout

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from shaping.cli import main
 from shaping.contracts.algorithm import Algorithm, TrainingContext
 from shaping.contracts.policies import TabularPolicy
 from shaping.engine.artifacts import ArtifactCache
@@ -94,12 +93,6 @@ def test_version_mismatch_is_detected_and_retrained(ipd, cache):
     cache.path("toy", ipd.name, stale).rename(cache.path("toy", ipd.name, key))
     algorithm.prepare(ipd, cache)
     assert ToyPretrained.trainings == 1 and not torch.equal(algorithm.logits, torch.zeros(5))
-
-
-def test_train_command_refuses_algorithms_without_pretraining(capsys, tmp_path):
-    code = main(["train", "--algorithm", "naive", "--game", "ipd", "--artifacts", str(tmp_path)])
-    assert code == 2
-    assert "--algorithm: naive has nothing to pretrain" in capsys.readouterr().err
 
 
 def test_an_artifact_is_a_function_of_its_key_not_of_the_global_rng(ipd, tmp_path):

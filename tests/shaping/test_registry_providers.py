@@ -60,7 +60,7 @@ def test_a_provider_resolves_names_and_is_not_an_entrant_itself(tmp_path):
     # planned like any entrant; the default field (every registered algorithm) excludes it
     quick = load_profile("quick", registry)
     plan = build_plan(registry, quick, games=["ipd", "coin_game"],
-                      algorithms=["naive", "fixed:tit_for_tat"])  # fmt: skip
+                      algorithms=["naive", "fixed:tit_for_tat"], league=False)  # fmt: skip
     assert [e["name"] for e in plan.entrants] == ["naive", "fixed:tit_for_tat"]
     assert sum(cell.match is None for cell in plan.cells) == 3  # n/a on the coin game
     assert all("fixed" not in e["name"] for e in build_plan(registry, quick).entrants)

@@ -28,9 +28,11 @@ def tree(directory: Path) -> dict[str, bytes]:
     }
 
 
-def dry(capsys, *argv: str) -> tuple[int, dict, str]:
+def dry(capsys, *argv: str, league: bool = False) -> tuple[int, dict, str]:
+    """The dry run's JSON: the learning-together matches only unless `league`."""
     code = main(
         ["tournament", "--profile", "quick", "--games", "ipd", *argv, "--dry-run", "--json", "-"]
+        + ([] if league else ["--no-league"])
     )
     captured = capsys.readouterr()
     return code, json.loads(captured.out) if code == 0 else {}, captured.err
@@ -40,7 +42,7 @@ def dry(capsys, *argv: str) -> tuple[int, dict, str]:
 def played(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dry") / "quick"
     argv = ["tournament", "--profile", "quick", "--games", "ipd", "--algorithms", *ENTRANTS]
-    assert main([*argv, "--out", str(out), "--no-tensorboard"]) == 0
+    assert main([*argv, "--out", str(out), "--no-tensorboard", "--no-league"]) == 0
     return out
 
 
@@ -172,6 +174,31 @@ def test_pretrained_entrants_artifacts_are_listed_with_their_keys(tmp_path, caps
     assert artifact["to_train"] and len(artifact["key"]) == 20
 
 
+def test_the_league_lists_its_matches_by_section_and_its_agents_as_artifacts(tmp_path, capsys):
+    """quick on the IPD: naive and tit_for_tat's 2 x 2 league cells and the exploiter against
+    each in both seats; naive's self-play league agents must be trained, tit_for_tat plays
+    as it is."""
+    code, result, err = dry(
+        capsys, "--algorithms", *ENTRANTS, "--out", str(tmp_path / "o"),
+        "--artifacts", str(tmp_path / "zoo"), league=True,
+    )  # fmt: skip
+    assert code == 0, err
+    by_section: dict[str, list[tuple[str, str]]] = {}
+    for match in result["matches"]:
+        by_section.setdefault(match["section"], []).append((match["a"], match["b"]))
+    pairs = sorted((a, b) for a in ENTRANTS for b in ENTRANTS)
+    assert sorted(by_section["learning_together"]) == pairs
+    assert sorted(by_section["league"]) == pairs
+    assert sorted(by_section["exploitability"]) == sorted(
+        [("exploiter", name) for name in ENTRANTS] + [(name, "exploiter") for name in ENTRANTS]
+    )
+    league_cells = [m for m in result["matches"] if m["section"] == "league"]
+    assert {m["seeds"] for m in league_cells} == {4}  # 2 agents x 2 agents (quick's sizes)
+    (agents,) = [a for a in result["artifacts"] if a["algorithm"] == "league/naive"]
+    assert agents["state"] == "missing" and agents["to_train"]
+    assert not (tmp_path / "zoo").exists()
+
+
 def test_json_without_dry_run_or_at_a_directory_is_refused(tmp_path, capsys):
     code = main(["tournament", "--profile", "quick", "--json", str(tmp_path / "p.json")])
     assert code == 2
@@ -187,7 +214,7 @@ def test_json_without_dry_run_or_at_a_directory_is_refused(tmp_path, capsys):
 
 def test_the_terminal_listing_ends_with_a_summary(tmp_path, capsys):
     argv = ["tournament", "--profile", "quick", "--games", "ipd", "--algorithms", *ENTRANTS]
-    assert main([*argv, "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    assert main([*argv, "--out", str(tmp_path / "o"), "--dry-run", "--no-league"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 5 and all(line.startswith("missing  ipd ") for line in lines[:4])
     assert "would play 4 and train 0 artifacts" in lines[-1]

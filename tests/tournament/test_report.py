@@ -150,12 +150,15 @@ def test_failures_partial_cells_missing_matches_and_n_a():
             "game": "g",
             "a": "y",
             "b": "x",
+            "section": "learning_together",
             "key": "y-x",
             "error": "MatchDiverged: boom",
             "attempts": 2,
         }
     ]
-    assert board["not_played_yet"] == [{"game": "g", "a": "y", "b": "y"}]
+    assert board["not_played_yet"] == [
+        {"game": "g", "a": "y", "b": "y", "section": "learning_together"}
+    ]
     reasons = {(i["a"], i["b"]): i["reason"] for i in board["not_applicable"]}
     assert reasons["w", "x"] == reasons["x", "w"] == reasons["w", "w"] == "w: cannot see coins"
     counts = board["tournament"]

@@ -12,7 +12,8 @@ import pytest
 from shaping.cli import main
 from shaping.tournament.store import RECOVERY, STORE_FILE, ResultStore
 
-ARGV = ["tournament", "--profile", "quick", "--games", "ipd", "--algorithms", "naive"]
+ARGV = ["tournament", "--profile", "quick", "--games", "ipd", "--no-league", "--algorithms"]
+ARGV += ["naive"]
 ARGV += ["tit_for_tat", "--no-tensorboard"]
 
 

@@ -60,13 +60,24 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     code, stdout, stderr = run(capsys, *argv)
     assert code == 0, stderr
     summary = stdout.strip().splitlines()[-1]
-    assert "75 matches (75 played, 0 from the store" in summary
+    # learning together: 5 x 5 x 3 games; quick's league (IPD and coin game): 5 x 5 league
+    # cells and the exploiter against each entrant in both seats, per game
+    assert "145 matches (145 played, 0 from the store" in summary
     assert summary.endswith(f"leaderboard: {out / 'leaderboard.md'}")
-    assert "75/75 matches" in stderr  # the progress bar
+    assert "145/145 matches" in stderr  # the progress bar
 
     board = json.loads((out / "leaderboard.json").read_text())
     assert list(board["games"]) == ["ipd", "matching_pennies", "coin_game"]
-    assert board["tournament"]["done"] == 75 and not board["failures"]
+    assert board["tournament"]["done"] == 145 and not board["failures"]
+    assert list(board["league"]) == ["ipd", "coin_game"] and board["league_ranked"] == ["coin_game"]
+    league = board["league"]["ipd"]
+    sucker = league["head_to_head"]["always_cooperate"]["always_defect"]["reward"]["mean"]
+    assert sucker == pytest.approx(-3.0, abs=1e-5)
+    # even quick's 10-iteration exploiter takes an unconditional cooperator's payoff
+    # and cooperates with tit-for-tat
+    exploited = league["exploitability"]["always_cooperate"]
+    assert exploited["agent"]["mean"] < -2.5 and exploited["exploiter"]["mean"] > -0.5
+    assert league["exploitability"]["tit_for_tat"]["exploiter"]["mean"] > -1.2
     assert {e["algorithm"] for e in board["overall"]} == set(BASELINES)
     ipd = board["games"]["ipd"]["head_to_head"]
     # seats are handled right: the sucker's payoff and the temptation, exactly
@@ -118,6 +129,8 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
 
     runs = sorted((out / "tensorboard" / "ipd").iterdir())
     assert len(runs) == 25
+    assert len(list((out / "tensorboard" / "league" / "ipd").iterdir())) == 25
+    assert len(list((out / "tensorboard" / "exploitability" / "ipd").iterdir())) == 10
     seed_dirs = sorted((out / "tensorboard" / "ipd" / "naive_vs_tit_for_tat").glob("seed_*"))
     assert [d.name for d in seed_dirs] == ["seed_0", "seed_1", "seed_2", "seed_3"]
     events = list(EventFileLoader(str(next(seed_dirs[2].iterdir()))).Load())
@@ -140,10 +153,10 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     # the report names the run that computed it: command, commit, date, wall time
     (run_record,) = board["tournament"]["runs"]
     assert run_record["command"] == shlex.join(["shaping", *argv])
-    assert run_record["played"] == 75 and run_record["wall_time_s"] > 0
+    assert run_record["played"] == 145 and run_record["wall_time_s"] > 0
     assert run_record["commit"] is None or len(run_record["commit"].split("+")[0]) == 40
     assert f"Computed by `{run_record['command']}` at commit" in markdown
-    assert run_record["in_report"] == 75 and "75 of them in this report" in markdown
+    assert run_record["in_report"] == 145 and "145 of them in this report" in markdown
     # the instruction set torch's CPU kernels were chosen for: their last bits differ
     kernels = torch.backends.cpu.get_cpu_capability()
     assert run_record["cpu_kernels"] == kernels and f"torch CPU kernels {kernels}" in markdown
@@ -154,7 +167,7 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     first = report_bytes(out)
     code, stdout, stderr = run(capsys, *argv)
     assert code == 0, stderr
-    assert "75 matches (0 played, 75 from the store" in stdout
+    assert "145 matches (0 played, 145 from the store" in stdout
     assert report_bytes(out) == first
 
     # `shaping report` rebuilds the same files from the store alone
@@ -176,7 +189,7 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     assert (clone / "heatmap_ipd.png").read_bytes() == (out / "heatmap_ipd.png").read_bytes()
     assert len(summary) < (out / STORE_FILE).stat().st_size / 4
     document = json.loads(summary)
-    assert len(document["matches"]) == 75 and document["runs"][0]["played"] == 75
+    assert len(document["matches"]) == 145 and document["runs"][0]["played"] == 145
 
     # a damaged summary, or a directory with neither, is one line and exit 2
     (clone / "results.summary.json").write_bytes(summary[: len(summary) // 2])
@@ -400,7 +413,7 @@ def test_a_second_tournament_on_the_same_directory_is_refused_while_the_first_ru
     out = tmp_path / "out"
     out.mkdir()
     argv = ["tournament", "--profile", "quick", "--games", "ipd", "--algorithms", "naive"]
-    argv += ["tit_for_tat", "--out", str(out), "--no-tensorboard"]
+    argv += ["tit_for_tat", "--out", str(out), "--no-tensorboard", "--no-league"]
     with open(out / LOCK_FILE, "a") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
         code, stdout, stderr = run(capsys, *argv)

@@ -1,0 +1,166 @@
+"""League agents: seed pairings, frozen play, reproducible training, and the papers'
+behaviour of trained agents (IPD reciprocity, LOQA's coin-game cooperation)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from shaping.contracts.algorithm import TrainingContext
+from shaping.contracts.errors import UnsupportedError
+from shaping.engine.artifacts import ArtifactCache
+from shaping.engine.match import run_match
+from shaping.league.agent import FrozenAgents, LeagueAgent, agent_index
+from shaping.league.plan import league_seat
+
+
+def league_agent(registry, name: str, game: str, **sizes) -> LeagueAgent:
+    """`name`'s league agents for `game` at the registry's league settings (`sizes` replace
+    agents / iterations)."""
+    entry = registry.game(game)
+    seat = league_seat(registry.algorithm(name), entry, entry.league)
+    return LeagueAgent(dataclasses.replace(seat.config, **sizes))
+
+
+def prepared(registry, name, game, cache, **sizes) -> LeagueAgent:
+    agent = league_agent(registry, name, game.name, **sizes)
+    agent.prepare(game, cache)
+    return agent
+
+
+def cross_play(game, a: LeagueAgent, b: LeagueAgent, cache, iterations: int = 1):
+    seeds = a.config.agents * b.config.agents
+    return run_match(game, (a, b), seeds=seeds, iterations=iterations, seed=0, artifacts=cache)
+
+
+def test_seed_pairings_meet_every_agent_of_one_side_with_every_agent_of_the_other():
+    seat_0, seat_1 = agent_index(6, 2, 0), agent_index(6, 3, 1)
+    assert seat_0.tolist() == [0, 0, 0, 1, 1, 1]
+    assert seat_1.tolist() == [0, 1, 2, 0, 1, 2]
+    assert {(int(i), int(j)) for i, j in zip(seat_0, seat_1, strict=True)} == {
+        (i, j) for i in range(2) for j in range(3)
+    }
+    with pytest.raises(UnsupportedError, match="multiple of the 4 agents"):
+        agent_index(6, 4, 0)
+
+
+def test_agents_are_the_final_policies_of_a_self_play_run(registry, ipd, tmp_path):
+    """The artifact holds exactly what the entrant's own self-play match ends at."""
+    agent = prepared(registry, "lola", ipd, ArtifactCache(tmp_path), agents=3, iterations=20)
+    entry = registry.algorithm("lola")
+    copies = (entry.build("ipd"), entry.build("ipd"))
+    result = run_match(ipd, copies, seeds=3, iterations=20, seed=0, final_policies=True)
+    for seat, policy in enumerate(result.extra["final_policies"]):
+        torch.testing.assert_close(agent.frozen.params[seat], policy.params, rtol=0, atol=0)
+
+
+def test_frozen_agents_never_change_and_play_their_exact_values(registry, ipd, tmp_path):
+    """Against a learner, the frozen side's policy is the same in every iteration; its
+    rewards are the exact values of its stored tables against the learner's."""
+    cache = ArtifactCache(tmp_path)
+    frozen = prepared(registry, "lola", ipd, cache, agents=2, iterations=20)
+    learner = registry.algorithm("naive").build("ipd")
+    result = run_match(ipd, (frozen, learner), seeds=2, iterations=5, seed=3, artifacts=cache)
+    state = frozen.init(ipd, 0, 2, torch.Generator())
+    torch.testing.assert_close(state.params, frozen.frozen.params[0], rtol=0, atol=0)
+    # the learner moves, the frozen agent does not: its cooperation changes only through the
+    # states the learner's play visits, while its parameters are those stored
+    assert result.rewards.shape == (5, 2, 2)
+    tft = registry.algorithm("tit_for_tat").build("ipd")
+    versus_tft = run_match(ipd, (frozen, tft), seeds=2, iterations=3, seed=0, artifacts=cache)
+    tables = tft.init(ipd, 1, 2, torch.Generator()).params
+    values = ipd.exact(frozen.frozen.params[0], tables)
+    expected = ipd.reward_per_step(values[0]).numpy()
+    for iteration in range(3):
+        assert versus_tft.rewards[iteration, :, 0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_training_is_reproducible_bit_for_bit(registry, ipd, tmp_path):
+    first = prepared(registry, "naive", ipd, ArtifactCache(tmp_path / "a"), agents=4)
+    second = prepared(registry, "naive", ipd, ArtifactCache(tmp_path / "b"), agents=4)
+    for seat in range(2):
+        assert torch.equal(first.frozen.params[seat], second.frozen.params[seat])
+    assert isinstance(first.frozen, FrozenAgents) and len(first.frozen.final_reward) == 4
+
+
+def test_the_artifact_key_changes_with_the_entrant_and_its_sizes(registry, ipd):
+    lola = league_agent(registry, "lola", "ipd")
+    keys = {
+        str(agent.artifact_key(ipd))
+        for agent in (
+            lola,
+            league_agent(registry, "lola", "ipd", agents=8),
+            league_agent(registry, "lola", "ipd", iterations=50),
+            league_agent(registry, "sos", "ipd"),
+        )
+    }
+    assert len(keys) == 4
+    assert lola.artifact_name == "league/lola"
+
+
+def test_an_as_is_entrant_is_its_own_agent(registry, ipd, tmp_path):
+    """Fixed strategies and in-context agents are played as they are, with their own artifact."""
+    always_defect = league_agent(registry, "always_defect", "ipd")
+    assert not always_defect.pretrained
+    mfos = league_agent(registry, "mfos", "ipd")
+    assert mfos.pretrained and mfos.white_box
+    assert mfos.artifact_key(ipd) == registry.algorithm("mfos").build("ipd").artifact_key(ipd)
+    assert mfos.artifact_name == "mfos"
+
+
+def test_a_black_box_learner_cannot_be_frozen(registry, ipd, tmp_path):
+    """An entrant whose policy is not parametric fails to train with one clear line."""
+    agent = league_agent(registry, "axelrod:Grudger", "ipd")  # remembers: not memory-one
+    config = dataclasses.replace(agent.config, regime="self_play", agents=1, iterations=1)
+    with pytest.raises(UnsupportedError, match="not parametric"):
+        LeagueAgent(config).train(ipd, TrainingContext())
+
+
+def test_lola_league_agents_are_reciprocal_on_the_ipd(registry, ipd, tmp_path):
+    """LOLA paper, Sec. 4.1 and the LOQA league: the shaping learner's trained agents
+    cooperate with themselves and with tit-for-tat and retaliate against always-defect
+    (measured at the league's 16 agents x 200 iterations: 0.89, 0.90 and 0.16); naive
+    learners' agents defect (0.00-0.02)."""
+    cache = ArtifactCache(tmp_path)
+    lola = prepared(registry, "lola", ipd, cache)
+    naive = prepared(registry, "naive", ipd, cache)
+    tft = prepared(registry, "tit_for_tat", ipd, cache)
+    defector = prepared(registry, "always_defect", ipd, cache)
+
+    def cooperation(a, b):
+        return float(cross_play(ipd, a, b, cache).metrics["cooperation"][-1, :, 0].mean())
+
+    assert cooperation(lola, lola) > 0.8
+    assert cooperation(lola, tft) > 0.8
+    assert cooperation(lola, defector) < 0.3
+    assert cooperation(naive, naive) < 0.1
+
+
+def test_loqa_league_agents_cooperate_in_the_coin_game_reduced(registry, tmp_path):
+    """Reduced CI scale (2 agents, 16 episodes x 200 iterations): cross-play of LOQA's frozen
+    agents takes own coins far above the 0.5 of naive learners."""
+    game = _coin_game(registry, batch=16)
+    cache = ArtifactCache(tmp_path)
+    loqa = prepared(registry, "loqa", game, cache, agents=2, iterations=200)
+    result = cross_play(game, loqa, loqa, cache, iterations=2)
+    assert float(result.metrics["own_coin_ratio"].mean()) > 0.7
+
+
+@pytest.mark.slow
+def test_loqa_league_reaches_the_papers_coin_game_figures(registry, tmp_path):
+    """LOQA repository's league (3x3 coin game, 50 steps): self-play 0.30 per step with own
+    coin 0.91. At the league's settings (4 agents, 16 episodes x 300 iterations), across all
+    16 seed pairings."""
+    game = _coin_game(registry, batch=16)
+    cache = ArtifactCache(tmp_path)
+    loqa = prepared(registry, "loqa", game, cache)
+    result = cross_play(game, loqa, loqa, cache, iterations=8)
+    assert float(result.metrics["own_coin_ratio"].mean()) >= 0.85
+    assert float(result.rewards.mean()) >= 0.2
+
+
+def _coin_game(registry, batch: int):
+    entry = registry.game("coin_game")
+    return entry.cls("coin_game", dataclasses.replace(entry.config, batch=batch), "cpu")
