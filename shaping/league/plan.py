@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from shaping.contracts.config import config_as_dict
@@ -120,8 +120,3 @@ def league_json(
             "iterations": own["iterations"] if own["regime"] == "self_play" else None,
         }
     return {"settings": config_as_dict(settings), "entrants": entrants}
-
-
-def with_overrides(settings: GameLeague, overrides: dict[str, Any]) -> GameLeague:
-    """`settings` with a profile's replacements (already validated)."""
-    return replace(settings, **overrides) if overrides else settings
