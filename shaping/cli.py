@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import yaml
 
@@ -253,22 +253,39 @@ def _print_summary(summary: dict[str, Any], text: str, json_path: str | None) ->
             _save_json(json_path, summary, "summary")
 
 
-def _league_seat(args: argparse.Namespace, name: str, flag: str, overrides: Any) -> Any:
-    """The league agents of `name` on `args.game` in `args.profile`'s league, with the
-    command's overrides and sizes."""
-    import dataclasses
+class _League(NamedTuple):
+    """What `shaping train` and `shaping play` read once: the registry, the profile and its
+    league on the game (shaping.tournament.plan.LeagueGame)."""
 
-    from shaping.league.agent import LeagueAgent
-    from shaping.tournament.plan import league_entrant, league_game
+    registry: Any
+    profile: Any
+    game: Any
+
+
+def _league(args: argparse.Namespace) -> _League:
+    from shaping.tournament.plan import league_game
     from shaping.tournament.profile import load_profile
 
     registry = _load_registry(args)
     profile = load_profile(args.profile, registry)
+    return _League(registry, profile, league_game(registry, profile, args.game, args.device))
+
+
+def _league_seat(
+    args: argparse.Namespace, league: _League, name: str, flag: str, overrides: Any
+) -> Any:
+    """The league seat and agents of `name` in `league` (see _league), with the command's
+    overrides and sizes."""
+    import dataclasses
+
+    from shaping.league.agent import LeagueAgent
+    from shaping.tournament.plan import league_entrant
+
+    registry, profile, chosen = league
     entry = registry.algorithm(name, flag)
-    league = league_game(registry, profile, args.game, args.device)
     if overrides:  # named as the user typed them, before they meet the YAML's values
-        entry.config(league.entry.name, overrides, "--set")
-    seat = league_entrant(league, entry, {**profile.override(entry.name, args.game), **overrides})
+        entry.config(chosen.entry.name, overrides, "--set")
+    seat = league_entrant(chosen, entry, {**profile.override(entry.name, args.game), **overrides})
     if isinstance(seat, str):
         raise ConfigError(f"{flag}: {entry.name} has no league agent on {args.game}: {seat}")
     sizes = {"agents": getattr(args, "seeds", None) or getattr(args, "agents", None)}
@@ -277,7 +294,7 @@ def _league_seat(args: argparse.Namespace, name: str, flag: str, overrides: Any)
     if sizes:
         config = dataclasses.replace(seat.config, **sizes)
         seat = dataclasses.replace(seat, config=config, agents=config.agents)
-    return league, seat, LeagueAgent(seat.config)
+    return seat, LeagueAgent(seat.config)
 
 
 def _describe_agents(agent: Any, game: str) -> str:
@@ -303,8 +320,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from shaping.engine.runtime import resolve_device
 
     args.device = str(resolve_device(args.device))
-    league, _, agent = _league_seat(args, args.algorithm, "--algorithm", dict(args.set))
-    game = league.game
+    league = _league(args)
+    _, agent = _league_seat(args, league, args.algorithm, "--algorithm", dict(args.set))
+    game = league.game.game
     if not agent.pretrained:
         print(f"{agent.name} plays as is on {game.name} ({agent.assumptions[0]}): nothing to train")
         return 0
@@ -336,15 +354,15 @@ def cmd_play(args: argparse.Namespace) -> int:
     from shaping.engine.runtime import check_fits, resolve_device
 
     args.device = str(resolve_device(args.device))
-    args.iterations = None
-    league, seat_a, agent_a = _league_seat(args, args.a, "--a", {})
-    _, seat_b, agent_b = _league_seat(args, args.b, "--b", {})
+    league = _league(args)
+    seat_a, agent_a = _league_seat(args, league, args.a, "--a", {})
+    seat_b, agent_b = _league_seat(args, league, args.b, "--b", {})
     if args.json not in (None, "-"):
         check_output_file("--json", args.json)
     artifacts = ArtifactCache(args.artifacts)
     if agent_a.pretrained or agent_b.pretrained:
         check_output_dir("--artifacts", artifacts.root)
-    game = league.game
+    game = league.game.game
     pairings = seat_a.agents * seat_b.agents
     check_fits("--seeds", game, pairings)
     batch = getattr(game.config, "batch", 1)

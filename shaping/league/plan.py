@@ -24,8 +24,9 @@ from shaping.league.settings import EntrantLeague, GameLeague
 
 #: the seat name of the fresh learner in exploitability matches
 EXPLOITER = "exploiter"
-#: the sections of a plan's cells besides "learning together"
-LEAGUE, EXPLOITABILITY = "league", "exploitability"
+#: the sections of a plan's cells: both sides learn from scratch in the match (LOLA's
+#: setting), frozen league agents meet, a fresh learner probes league agents
+LEARNING_TOGETHER, LEAGUE, EXPLOITABILITY = "learning_together", "league", "exploitability"
 
 
 @dataclass(frozen=True)

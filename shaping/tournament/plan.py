@@ -35,6 +35,7 @@ from shaping.league.agent import LeagueAgent
 from shaping.league.plan import (
     EXPLOITABILITY,
     LEAGUE,
+    LEARNING_TOGETHER,
     LeagueSeat,
     exploiter_seat,
     league_json,
@@ -45,9 +46,6 @@ from shaping.league.plan import (
 )
 from shaping.league.settings import GameLeague, ProfileLeague
 from shaping.tournament.profile import GameSettings, Profile
-
-#: the section of the cells where both sides learn from scratch in the match (LOLA's setting)
-LEARNING_TOGETHER = "learning_together"
 
 #: the two fixed strategies whose self-play payoffs anchor the overall normalisation
 REFERENCE_STRATEGIES = ("always_cooperate", "always_defect")
@@ -399,12 +397,7 @@ def _add_league(
         if games and game_name not in games:
             continue
         chosen = league_game(registry, profile, game_name, plan.device)
-        game_entry, settings, game_config, game = (
-            chosen.entry,
-            chosen.settings,
-            chosen.config,
-            chosen.game,
-        )
+        game_entry, settings, game_config = chosen.entry, chosen.settings, chosen.config
         seats: dict[str, LeagueSeat] = {}
         unsupported: dict[str, str] = {}
         for name in names:
@@ -417,9 +410,9 @@ def _add_league(
         plan.league[game_name] = league_json(game_entry, settings, seats) | {
             "not_applicable": unsupported,
             "config": config_as_dict(game_config),
-            "metrics": list(type(game).metric_names),
+            "metrics": list(type(chosen.game).metric_names),
             "reference": plan.games.get(game_name, {}).get("reference")
-            or reference_payoffs(game, plan.seed),
+            or reference_payoffs(chosen.game, plan.seed),
         }
         for a in names:
             for b in names:

@@ -159,7 +159,7 @@ def _league(value: Any, registry: Registry, where: str) -> ProfileLeague | None:
         if game not in registry.games:
             raise ConfigError(f"{at}: unknown game{suggest(str(game), list(registry.games))}")
         settings = dict(_mapping(settings, at))
-        for name, sizes in (("train_iterations", train_iterations), ("train_agents", train_agents)):
+        for name, sizes in zip(SMOKE_FIELDS, (train_iterations, train_agents), strict=True):
             if name in settings:
                 sizes[game] = _count(settings.pop(name), f"{at}.{name}", 1)
         base = config_as_dict(registry.games[game].league)

@@ -43,14 +43,12 @@ from typing import Any
 import numpy as np
 
 from shaping.contracts.errors import ConfigError
-from shaping.league.plan import EXPLOITABILITY, EXPLOITER, LEAGUE
+from shaping.league.plan import EXPLOITABILITY, EXPLOITER, LEAGUE, LEARNING_TOGETHER
 from shaping.tournament.progress import format_duration
 from shaping.tournament.stats import mean_ci95
 from shaping.tournament.store import MatchRecord, ResultStore
 
 FINAL_FRACTION = 0.1
-#: the section of a plan cell saved before the league existed (no `section` field)
-LEARNING_TOGETHER = "learning_together"
 #: what `shaping report` rebuilds the report from when the store is not there (a fresh clone)
 SUMMARY_FILE = "results.summary.json"
 SUMMARY_FORMAT = "shaping-report-summary/1"
@@ -287,31 +285,22 @@ def _game_section(
 
 
 def _exploitability(
-    names: list[str], cells: dict[tuple[str, str], dict[str, Any]], records: dict[str, Any]
+    agents: dict[str, int], cells: dict[tuple[str, str], dict[str, Any]], records: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """Per league entrant: its agents' and the exploiter's reward per step (and behaviour)
-    after the exploiter's budget, per agent averaged over both seatings."""
+    """Per league entrant (name -> agent count): its agents' and the exploiter's reward per
+    step (and the agents' behaviour) after the exploiter's budget, per agent over both
+    seatings; the exploiter's reward is the welfare less the agent's."""
     table = {}
-    for name in names:
-        agent: list[np.ndarray] = []
-        exploiter: list[np.ndarray] = []
-        metrics: dict[str, list[np.ndarray]] = {}
-        problems = []
-        for pair, seat in (((EXPLOITER, name), 1), ((name, EXPLOITER), 0)):
-            record = records.get(cells[pair]["key"]) if pair in cells else None
-            if record is None or not record.done:
-                problems.append("missing" if record is None else "failed")
-                continue
-            rewards, values = final_window_means(record)
-            agent.append(rewards[:, seat])
-            exploiter.append(rewards[:, 1 - seat])
-            for metric, per_seat in values.items():
-                metrics.setdefault(metric, []).append(per_seat[:, seat])
-        entry: dict[str, Any] = {"status": _status(agent, problems), "seatings": len(agent)}
-        if agent:
-            entry["agent"] = _stat(agent)
-            entry["exploiter"] = _stat(exploiter)
-            entry["metrics"] = {metric: _stat(samples) for metric, samples in metrics.items()}
+    for name, count in agents.items():
+        seatings, problems = _seatings(name, EXPLOITER, cells, records, count)
+        entry: dict[str, Any] = {"status": _status(seatings, problems), "seatings": len(seatings)}
+        if seatings:
+            entry["agent"] = _stat([s.own for s in seatings])
+            entry["exploiter"] = _stat([s.welfare - s.own for s in seatings])
+            entry["metrics"] = {
+                metric: _stat([s.metrics[metric] for s in seatings])
+                for metric in seatings[0].metrics
+            }
         table[name] = entry
     return table
 
@@ -347,7 +336,7 @@ def _league_sections(plan: dict[str, Any], records: dict[str, Any]) -> dict[str,
             "settings": settings,
             "agents": info["entrants"],
             "not_applicable": info["not_applicable"],
-            "exploitability": _exploitability(names, probes, records),
+            "exploitability": _exploitability(counts, probes, records),
         }
     return sections
 
@@ -388,7 +377,7 @@ def build_leaderboard(
         games[name] = _Game(name, info, entrants)
     failures, missing, not_applicable = [], [], []
     for cell in plan["cells"]:
-        section_name = cell.get("section", LEARNING_TOGETHER)
+        section_name = cell.get("section", LEARNING_TOGETHER)  # plans from before the league
         if section_name == LEARNING_TOGETHER:
             games[cell["game"]].cells[cell["a"], cell["b"]] = cell
         where = {k: cell[k] for k in ("game", "a", "b")} | {"section": section_name}

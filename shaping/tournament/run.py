@@ -376,9 +376,10 @@ def run_tournament(
     )
     specs = list({spec.key: spec for spec in plan.matches}.values())
     _check_memory(specs, options, plan)
-    modules = {player.module for spec in specs for player in spec.players}
-    if any(import_object(module, module).pretrained for module in modules):
-        check_output_dir("--artifacts", ArtifactCache(options.artifacts).root)
+    cache = ArtifactCache(options.artifacts)
+    # by instance, not class: a league agent needs an artifact where its entrant may not
+    if next(artifact_needs(specs, cache), None) is not None:
+        check_output_dir("--artifacts", cache.root)
     curve_roots = _curve_roots(plan, out)
     with exclusive_use(out), ResultStore(out) as store:
         if store.quarantined:

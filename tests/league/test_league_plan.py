@@ -153,3 +153,19 @@ def test_train_and_play_refuse_what_has_no_league_agent(tmp_path, capsys):
     assert code == 0 and "nothing to train" in out
     code, _, err = run(capsys, "play", "--game", "ipd", "--a", "rllib_ppo", "--b", "naive")
     assert code == 2 and err.count("\n") == 1 and "--a: rllib_ppo has no league agent" in err
+
+
+def test_league_agents_alone_make_the_artifact_cache_a_checked_output(tmp_path, capsys):
+    """Neither naive nor tit_for_tat is pretrained, but naive's league agents are artifacts:
+    an unusable --artifacts is one line and exit 2 before anything is written."""
+    not_a_directory = tmp_path / "zoo"
+    not_a_directory.write_text("")
+    out = tmp_path / "out"
+    argv = ["tournament", "--profile", "quick", "--games", "ipd", "--algorithms", "naive"]
+    argv += ["tit_for_tat", "--out", str(out), "--artifacts", str(not_a_directory)]
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == 2 and stdout == "" and not out.exists()
+    assert (
+        stderr.strip()
+        == f"shaping: error: --artifacts: {not_a_directory} is a file, not a directory"
+    )
