@@ -13,14 +13,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_INSTALL := $(PIP) install -q -c constraints.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install test test-slow tournament bench lint format clean
+.PHONY: install test test-slow tournament pinned bench lint format clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) torch==2.13.0
-	$(PIP_INSTALL) -e '.[dev,ray,rllib,pettingzoo,axelrod]'
+	$(PIP_INSTALL) -e '.[dev,ray,rllib,pettingzoo,axelrod,metagame]'
 	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.version.cuda, 'a CUDA build of torch was installed'"
 	touch $(STAMP)
 
@@ -32,6 +32,11 @@ test-slow: install
 
 tournament: install
 	$(BIN)/shaping tournament --profile standard --workers 2 --out results/leaderboard
+
+# retrain (where stale) and re-pin every artifact listed in results/pinned/manifest.json
+pinned: install
+	$(BIN)/python -c "from shaping.engine.pinned import read_manifest; print('\n'.join(e.command for e in read_manifest()))" \
+		| while read -r command; do $(BIN)/$$command --pin || exit 1; done
 
 bench: install
 	$(BIN)/python -m shaping.bench

@@ -211,8 +211,9 @@ class COLA(JointFunctionLearner):
         return network_updates(self.loaded_networks())
 
     def update(self, state: JointState, view: MatchView) -> JointState:
-        _, opponent = state.model.estimate(view)
+        estimate = state.model.estimate(view)
+        opponent = estimate.params
         network = self.loaded_networks()[view.player]
         with torch.no_grad():
             step = network(state.params, opponent.to(state.params.dtype)).to(state.params.dtype)
-        return JointState(state.family, state.params + step, state.model)
+        return JointState(state.family, state.params + step, estimate.model)

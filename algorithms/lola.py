@@ -64,4 +64,4 @@ class Lola(ShapingLearner):
             if config.lookahead_term:
                 # SOS paper, Sec. 3: + η (∇θ1 ∇θ2 V1) ∇θ2 V2
                 direction = direction + rate * terms.lookahead[0]
-        return state.ascend(self.ascent, direction)
+        return state.ascend(self.ascent, direction, oracle.model)

@@ -20,7 +20,8 @@ class LookAhead(ShapingLearner):
     Config = ShapingConfig
 
     def update(self, state: ShapingState, view: MatchView) -> ShapingState:
-        terms = self.oracle(state, view).terms(players=(0,), shaping=False)
+        oracle = self.oracle(state, view)
+        terms = oracle.terms(players=(0,), shaping=False)
         # ∇θ1 V1 + η (∇θ1 ∇θ2 V1) ∇θ2 V2
         direction = terms.gradients[0] + self.config.lookahead_rate * terms.lookahead[0]
-        return state.ascend(self.ascent, direction)
+        return state.ascend(self.ascent, direction, oracle.model)

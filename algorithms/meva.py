@@ -246,7 +246,8 @@ class MeVa(JointFunctionLearner):
         return self.artifact(trainer.networks, metrics)
 
     def update(self, state: JointState, view: MatchView) -> JointState:
-        _, opponent = state.model.estimate(view)
+        estimate = state.model.estimate(view)
+        opponent = estimate.params
         naive = own_value_gradient(view, state.family, state.params)
         shaped = correction_gradient(
             self.loaded_networks()[view.player],
@@ -255,5 +256,5 @@ class MeVa(JointFunctionLearner):
             value_scale(view.game),
         )
         return JointState(
-            state.family, state.params + self.config.lr * (naive + shaped), state.model
+            state.family, state.params + self.config.lr * (naive + shaped), estimate.model
         )

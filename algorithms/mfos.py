@@ -332,7 +332,7 @@ class ParameterMetaLearner(MetaLearner):
     def adapt(self, state: MFOSState, view: MatchView) -> Tensor:
         """θ_{t+1} ~ π(σ(θ_t), σ(φ_t), seat): φ_t exact when visible, else the memory-one
         model fitted to the opponent's play this iteration."""
-        _, opponent = state.model.estimate(view)  # type: ignore[union-attr]
+        opponent = state.model.estimate(view).params  # type: ignore[union-attr]
         seat = torch.tensor(view.player, device=state.params.device)
         meta_state = self.meta_state(state.params, opponent, seat)
         with torch.no_grad():

@@ -18,9 +18,15 @@ import torch
 from torch import Tensor
 
 from shaping.contracts.algorithm import Algorithm, MatchView
-from shaping.contracts.config import field, non_negative
+from shaping.contracts.config import field, non_negative, positive
 from shaping.contracts.game import Game
 from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.families.shaping_learner import (
+    POLICY_DOC,
+    POLICY_HIDDEN_DOC,
+    PolicyClass,
+    learner_family,
+)
 from shaping.numerics.estimators import own_value_gradient
 from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
 
@@ -29,6 +35,8 @@ from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
 class NaiveConfig:
     lr: float = field(1.0, check=non_negative, doc="learning rate δ")
     optimizer: OptimizerName = field("sgd", doc="sgd (plain ascent, as in the papers) or adam")
+    policy: PolicyClass = field("default", doc=POLICY_DOC)
+    policy_hidden: int = field(32, check=positive, doc=POLICY_HIDDEN_DOC)
 
 
 @dataclass
@@ -49,7 +57,7 @@ class NaiveLearner(Algorithm):
         self.ascent = Ascent(config.optimizer, config.lr)
 
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> NaiveState:
-        family = game.default_family()
+        family = learner_family(game, self.config.policy, self.config.policy_hidden)
         params = family.init(seeds, generator)
         return NaiveState(family, params, self.ascent.init(params))
 

@@ -47,7 +47,8 @@ class StableOpponentShaping(ShapingLearner):
     def update(self, state: ShapingState, view: MatchView) -> ShapingState:
         config = self.config
         rate = config.lookahead_rate
-        terms = self.oracle(state, view).terms()
+        oracle = self.oracle(state, view)
+        terms = oracle.terms()
         xi, chi = terms.gradients, terms.shaping
         xi0 = (xi[0] + rate * terms.lookahead[0], xi[1] + rate * terms.lookahead[1])  # line 3
         alignment = rate * ((chi[0] * xi0[0]).sum(-1) + (chi[1] * xi0[1]).sum(-1))
@@ -59,4 +60,4 @@ class StableOpponentShaping(ShapingLearner):
         xi_squared = squared_norm(xi)
         p2 = torch.where(xi_squared < config.b**2, xi_squared, torch.ones_like(xi_squared))  # 5
         p = torch.minimum(p1, p2).unsqueeze(-1)
-        return state.ascend(self.ascent, xi0[0] + p * rate * chi[0])  # line 6
+        return state.ascend(self.ascent, xi0[0] + p * rate * chi[0], oracle.model)  # line 6

@@ -316,10 +316,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train (or load) an entrant's league agents for a game: self-play for learners, the
     pretrained artifact for entrants that play as is."""
     from shaping.contracts.algorithm import TrainingContext
+    from shaping.engine import pinned
     from shaping.engine.artifacts import ArtifactCache
     from shaping.engine.runtime import resolve_device
 
     args.device = str(resolve_device(args.device))
+    if args.pin and (args.set or args.agents or args.iterations or args.device != "cpu"):
+        raise ConfigError(
+            "--pin: pins the league's own agent, trained on the CPU: drop --set, --agents, "
+            "--iterations and --device"
+        )
     league = _league(args)
     _, agent = _league_seat(args, league, args.algorithm, "--algorithm", dict(args.set))
     game = league.game.game
@@ -338,9 +344,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.force:
         trainer = agent if not agent.as_is else agent.entrant
         artifacts.save(agent.artifact_name, game.name, key, trainer.train_artifact(game, context))
+    else:
+        pinned.provide(artifacts, agent.artifact_name, game.name, key)
     agent.prepare(game, artifacts, context)
     print(_describe_agents(agent, game.name))
     print(f"{agent.name} for {game.name}: artifact at {path}")
+    if args.pin:
+        command = f"shaping train --algorithm {args.algorithm} --game {args.game}"
+        if args.profile != "standard":
+            command += f" --profile {args.profile}"
+        entry = pinned.pin(
+            artifacts,
+            agent.artifact_name,
+            game.name,
+            key,
+            entrant=agent.name,
+            profile=args.profile,
+            command=command,
+        )
+        print(
+            f"pinned {entry.artifact} ({entry.bytes / 1024:.0f} KiB, fingerprint "
+            f"{entry.fingerprint[:12]}) in {pinned.PINNED_DIR}; commit it with the manifest"
+        )
     return 0
 
 
@@ -350,6 +375,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     import math
 
     from shaping.contracts.algorithm import TrainingContext
+    from shaping.engine import pinned
     from shaping.engine.artifacts import ArtifactCache
     from shaping.engine.runtime import check_fits, resolve_device
 
@@ -370,6 +396,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     if args.episodes:
         iterations = max(iterations, math.ceil(args.episodes / batch))
     for agent in (agent_a, agent_b):
+        if agent.pretrained:
+            pinned.provide(artifacts, agent.artifact_name, game.name, agent.artifact_key(game))
         agent.prepare(game, artifacts, TrainingContext())
     result = _monitored_match(
         game,
@@ -602,6 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="self-play training iterations (default: the entrant's league setting)",
     )
     train.add_argument("--force", action="store_true", help="retrain even if cached")
+    train.add_argument(
+        "--pin",
+        action="store_true",
+        help="commit-ready: copy the artifact into results/pinned and list it in its manifest "
+        "(the league's own agent: no --set, --agents or --iterations; CPU only)",
+    )
     train.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     train.add_argument("--artifacts", default=None, help="artifact cache (default results/zoo)")
     train.add_argument("--log-dir", default=None, help="TensorBoard directory of the training run")

@@ -15,7 +15,8 @@ on it exactly as on a white-box opponent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -70,32 +71,44 @@ class OpponentModelConfig:
     cloning_lr: float = 0.01
 
 
-class OpponentModel:
-    """Keeps a learner's current estimate of its opponent, refreshed every iteration.
+class OpponentEstimate(NamedTuple):
+    """The opponent as a learner sees it this iteration, and the model to keep for the next."""
 
-    model = OpponentModel(game.default_family())   # kept in the algorithm's match state
-    family, params = model.estimate(view)          # exact when visible, fitted otherwise
+    family: PolicyFamily
+    params: Tensor
+    #: the successor model (behaviour cloning warm-starts from this estimate next iteration)
+    model: OpponentModel
+
+
+@dataclass(frozen=True)
+class OpponentModel:
+    """A learner's current estimate of its opponent: a value kept in the algorithm's match
+    state and replaced, never changed, every iteration (a state is never mutated by `update`).
+
+    model = OpponentModel(game.default_family())
+    estimate = model.estimate(view)   # exact when visible, fitted otherwise
+    state = State(..., estimate.model)
     """
 
-    def __init__(self, family: PolicyFamily, config: OpponentModelConfig | None = None) -> None:
-        self.family = family
-        self.config = config or OpponentModelConfig()
-        self._previous: Tensor | None = None
+    family: PolicyFamily
+    config: OpponentModelConfig = OpponentModelConfig()
+    #: the last fitted network parameters [S, d], the next fit's starting point
+    warm_start: Tensor | None = None
 
-    def estimate(self, view: MatchView) -> tuple[PolicyFamily, Tensor]:
-        """(family, parameters [S, d]) of the opponent: its own when visible and compatible
-        with this model's family, else fitted from this iteration's episodes."""
+    def estimate(self, view: MatchView) -> OpponentEstimate:
+        """The opponent's own parameters when visible and compatible with this model's
+        family, else the fit to this iteration's episodes."""
         if view.sees_opponent and view.opponent_family.compatible(self.family):
-            return view.opponent_family, view.opponent_params
-        return self.family, self.fit(view.trajectories)
+            return OpponentEstimate(view.opponent_family, view.opponent_params, self)
+        return self.fit(view.trajectories)
 
-    def fit(self, trajectories: Trajectories) -> Tensor:
+    def fit(self, trajectories: Trajectories) -> OpponentEstimate:
         """Fit the opponent's policy from episodes seen from this player's side (own first)."""
         observations, actions = trajectories.observations[1], trajectories.actions[1]
         if isinstance(self.family, TabularFamily):
             params = fit_memory_one(observations, actions, self.config.prior)
         elif isinstance(self.family, NetworkFamily):
-            start = self._previous
+            start = self.warm_start
             if start is None or start.shape[0] != actions.shape[1]:
                 generator = torch.Generator(device=actions.device).manual_seed(0)
                 start = self.family.init(actions.shape[1], generator)
@@ -109,5 +122,6 @@ class OpponentModel:
             )
         else:
             raise UnsupportedError(f"cannot fit an opponent model of family {self.family!r}")
-        self._previous = params.detach()
-        return self._previous
+        params = params.detach()
+        warm_start = params if isinstance(self.family, NetworkFamily) else None
+        return OpponentEstimate(self.family, params, replace(self, warm_start=warm_start))

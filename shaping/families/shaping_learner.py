@@ -52,6 +52,7 @@ from shaping.contracts.game import (
     value_gradients,
 )
 from shaping.contracts.policies import ParametricPolicy, PolicyFamily
+from shaping.families.actor_critic import actor_family
 from shaping.families.opponent_model import OpponentModel
 from shaping.numerics.dice import RewardBaseline, with_reward_baseline
 from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
@@ -60,6 +61,25 @@ from shaping.numerics.optim import Ascent, OptimizerName, OptimizerState
 JointValues = Callable[[Tensor, Tensor], Pair]
 #: how a learner estimates the terms: exact where possible else DiCE, exact only, DiCE only
 Estimator = Literal["auto", "exact", "dice"]
+#: a learner's policy class: the game's default, or a recurrent policy on sequential games
+PolicyClass = Literal["default", "gru"]
+
+
+def learner_family(game: Game, policy: PolicyClass, hidden: int) -> PolicyFamily:
+    """The family a learner plays `game` with: the game's default (memory-one tables on the
+    matrix games, an MLP of the observation on the coin game), or with "gru" a GRU policy of
+    `hidden` units where the game is not a memory-one matrix game (memory within an episode
+    is what lets a coin-game policy reciprocate; the LOLA paper's coin-game agents are
+    recurrent, Sec. 4.3)."""
+    return actor_family(game, hidden) if policy == "gru" else game.default_family()
+
+
+#: the config fields that choose a learner's policy class (ShapingConfig and the naive learner)
+POLICY_DOC = (
+    "default (the game's: memory-one table; coin game: an MLP of the observation) or gru (a GRU "
+    "policy on the coin game, as the LOLA paper's coin-game agents; the table on matrix games)"
+)
+POLICY_HIDDEN_DOC = "GRU units of policy gru"
 #: one optional tensor per player (second-order terms computed only where asked for)
 MaybePair = tuple[Tensor | None, Tensor | None]
 
@@ -230,10 +250,9 @@ def sampled_dice_values(
 # --- one learner, one iteration -----------------------------------------------------------
 
 
-def estimator_support(game: Game, estimator: Estimator) -> str | None:
-    """Why a learner with this `estimator` cannot play `game` (None if it can): "exact" needs
-    exact values for the game's default policies."""
-    family = game.default_family()
+def estimator_support(game: Game, estimator: Estimator, family: PolicyFamily) -> str | None:
+    """Why a learner with this `estimator` and policy `family` cannot play `game` (None if it
+    can): "exact" needs exact values for the family."""
     if estimator == "exact" and not game.has_exact(family, family):
         return f"estimator 'exact' needs exact values, which {game.name} does not have"
     return None
@@ -250,20 +269,20 @@ class ShapingState:
 
     @classmethod
     def init(
-        cls, game: Game, seeds: int, generator: torch.Generator, ascent: Ascent
+        cls, family: PolicyFamily, seeds: int, generator: torch.Generator, ascent: Ascent
     ) -> ShapingState:
-        """Fresh parameters of the game's default family and an empty opponent model."""
-        family = game.default_family()
+        """Fresh parameters of `family` and an empty opponent model of the same family."""
         params = family.init(seeds, generator)
         return cls(family, params, ascent.init(params), OpponentModel(family))
 
     def policy(self) -> ParametricPolicy:
         return self.family.build(self.params)
 
-    def ascend(self, ascent: Ascent, direction: Tensor) -> ShapingState:
-        """The state after one ascent step along `direction`."""
+    def ascend(self, ascent: Ascent, direction: Tensor, model: OpponentModel) -> ShapingState:
+        """The state after one ascent step along `direction`, keeping opponent model `model`
+        (the oracle's successor of this state's)."""
         params, optimizer = ascent.step(self.params, direction, self.optimizer)
-        return ShapingState(self.family, params, optimizer, self.model)
+        return ShapingState(self.family, params, optimizer, model)
 
 
 class ShapingOracle:
@@ -301,11 +320,10 @@ class ShapingOracle:
         self.baseline = baseline
         self.family = family
         self.params = params.detach()
-        if always_model:
-            self.opponent_family = model.family
-            self.opponent_params = model.fit(view.trajectories)
-        else:
-            self.opponent_family, self.opponent_params = model.estimate(view)
+        estimate = model.fit(view.trajectories) if always_model else model.estimate(view)
+        self.opponent_family, self.opponent_params = estimate.family, estimate.params
+        #: the opponent model the learner's next state keeps
+        self.model = estimate.model
         #: whether the opponent seen is the true one (its visible parameters), not a model
         self.true_opponent = (
             not always_model and view.sees_opponent and self.opponent_family is view.opponent_family
@@ -407,6 +425,8 @@ class ShapingConfig:
         False, doc="LOLA-OM: shape a model fitted to the opponent's play, even a white box"
     )
     optimizer: OptimizerName = field("sgd", doc="sgd (plain ascent, as in the papers) or adam")
+    policy: PolicyClass = field("default", doc=POLICY_DOC)
+    policy_hidden: int = field(32, check=positive, doc=POLICY_HIDDEN_DOC)
     dice_baseline: RewardBaseline = field(
         "batch_mean",
         doc="DiCE estimates: what rewards are centred on (none, batch_mean, leave_one_out); "
@@ -432,11 +452,15 @@ class ShapingLearner(Algorithm):
         super().__init__(config, name)
         self.ascent = Ascent(config.optimizer, config.lr)
 
+    def family(self, game: Game) -> PolicyFamily:
+        """The policy family this learner plays `game` with (its config's `policy`)."""
+        return learner_family(game, self.config.policy, self.config.policy_hidden)
+
     def supports(self, game: Game) -> str | None:
-        return estimator_support(game, self.config.estimator)
+        return estimator_support(game, self.config.estimator, self.family(game))
 
     def init(self, game: Game, player: int, seeds: int, generator: torch.Generator) -> ShapingState:
-        return ShapingState.init(game, seeds, generator, self.ascent)
+        return ShapingState.init(self.family(game), seeds, generator, self.ascent)
 
     def policy(self, state: ShapingState) -> ParametricPolicy:
         return state.policy()

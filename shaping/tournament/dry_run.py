@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from shaping.contracts.errors import ConfigError
+from shaping.engine import pinned
 from shaping.engine.artifacts import ArtifactCache, without_code
 from shaping.tournament.plan import LEARNING_TOGETHER, MatchSpec, Plan
 from shaping.tournament.progress import format_duration
@@ -141,6 +142,15 @@ def _estimate(spec: MatchSpec, measured: StoredRow | None, plan: Plan) -> float 
     return None if modelled is None else round(modelled, 2)
 
 
+def _artifact_state(cache: ArtifactCache, name: str, game: str, key: dict[str, Any]) -> str:
+    """The cache's state of an artifact, or `pinned` when the cache lacks it and a committed
+    pinned copy would be used (shaping.engine.pinned)."""
+    state = cache.state(name, game, key)
+    if state != "stored" and pinned.available(cache, name, game, key):
+        return "pinned"
+    return state
+
+
 def _artifacts(
     specs: list[MatchSpec], to_play: list[MatchSpec], artifacts: str | None
 ) -> list[dict[str, Any]]:
@@ -154,11 +164,11 @@ def _artifacts(
                 "game": need.spec.game,
                 "key": need.path.stem,
                 "path": str(need.path),
-                "state": cache.state(need.name, need.spec.game, need.key),
+                "state": _artifact_state(cache, need.name, need.spec.game, need.key),
                 "to_train": False,
             }
         entry = found[need.path]
-        entry["to_train"] |= entry["state"] != "stored" and need.spec.key in playing
+        entry["to_train"] |= entry["state"] not in ("stored", "pinned") and need.spec.key in playing
     return list(found.values())
 
 
@@ -179,7 +189,7 @@ def format_dry_run(result: dict[str, Any]) -> str:
             "train"
             if artifact["to_train"]
             else "keep"
-            if artifact["state"] == "stored"
+            if artifact["state"] in ("stored", "pinned")
             else "unused"
         )
         lines.append(

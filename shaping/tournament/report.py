@@ -45,13 +45,18 @@ import numpy as np
 from shaping.contracts.errors import ConfigError
 from shaping.league.plan import EXPLOITABILITY, EXPLOITER, LEAGUE, LEARNING_TOGETHER
 from shaping.tournament.progress import format_duration
-from shaping.tournament.stats import mean_ci95
+from shaping.tournament.rankings import BOOTSTRAP_SEED, DRAWS, game_scores, overall_ranking
+from shaping.tournament.stats import mean_ci95, student_t_quantile
 from shaping.tournament.store import MatchRecord, ResultStore
 
 FINAL_FRACTION = 0.1
 #: what `shaping report` rebuilds the report from when the store is not there (a fresh clone)
 SUMMARY_FILE = "results.summary.json"
-SUMMARY_FORMAT = "shaping-report-summary/1"
+SUMMARY_FORMAT = "shaping-report-summary/2"
+#: formats `shaping report` still reads (format 1 has no learning curves)
+READABLE_SUMMARY_FORMATS = ("shaping-report-summary/1", SUMMARY_FORMAT)
+#: learning-curve points kept per learning-together match (evenly spaced, the last included)
+CURVE_POINTS = 25
 #: reference payoffs closer than this are "the same" (zero-sum games): rank normalisation
 DEGENERATE_REFERENCE = 1e-6
 CSV_COLUMNS = (
@@ -117,6 +122,45 @@ def final_window_means(record: MatchRecord) -> tuple[np.ndarray, dict[str, np.nd
         for name, values in record.metrics.items()
     }
     return rewards, metrics
+
+
+def match_curve(record: MatchRecord) -> dict[str, Any]:
+    """A finished match's learning curve for the report's figures: at up to CURVE_POINTS
+    evenly spaced iterations (1-based, the last included), each seat's reward per step and
+    metrics as mean and 95% half-width over seeds, rounded to 4 decimals."""
+    iterations = record.rewards.shape[0]
+    points = np.unique(np.linspace(0, iterations - 1, min(CURVE_POINTS, iterations)).round())
+    points = points.astype(int)
+
+    def band(values: np.ndarray) -> dict[str, list[list[float]]]:
+        picked = values[points].astype(np.float64)  # [P, S, 2]
+        seeds = picked.shape[1]
+        spread = picked.std(axis=1, ddof=1) / math.sqrt(seeds) if seeds > 1 else 0 * picked[:, 0]
+        half = spread * (student_t_quantile(0.975, seeds - 1) if seeds > 1 else 0.0)
+        return {
+            "mean": np.round(picked.mean(axis=1), 4).tolist(),
+            "ci95": np.round(half, 4).tolist(),
+        }
+
+    return {
+        "iterations": (points + 1).tolist(),
+        "reward": band(record.rewards),
+        "metrics": {name: band(values) for name, values in record.metrics.items()},
+    }
+
+
+def learning_curves(plan: dict[str, Any], records: dict[str, MatchRecord]) -> dict[str, Any]:
+    """match key -> its learning curve (match_curve), for the learning-together matches."""
+    keys = {
+        cell["key"]
+        for cell in plan["cells"]
+        if cell["key"] is not None and cell.get("section", LEARNING_TOGETHER) == LEARNING_TOGETHER
+    }
+    return {
+        key: match_curve(records[key])
+        for key in sorted(keys)
+        if key in records and records[key].done
+    }
 
 
 def _per_agent(values: np.ndarray, agents: int | None, seat: int) -> np.ndarray:
@@ -213,9 +257,10 @@ def _rank_scores(ranking: list[dict[str, Any]]) -> list[float]:
 
 def _game_section(
     game: _Game, records: dict[str, Any], agents: dict[str, int] | None = None
-) -> dict[str, Any]:
-    """A game's head-to-head cells and ranking; `agents` (league: entrant → agent count)
-    makes every sample per agent of the row entrant (see _seatings)."""
+) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
+    """A game's head-to-head cells and ranking, and each entrant's per-seed samples against
+    each opponent (what the overall score's bootstrap resamples); `agents` (league: entrant
+    → agent count) makes every sample per agent of the row entrant (see _seatings)."""
     names = game.entrants
     head_to_head: dict[str, dict[str, Any]] = {}
     field_samples: dict[str, list[np.ndarray]] = {x: [] for x in names}
@@ -232,6 +277,8 @@ def _game_section(
                 own = np.mean(np.stack([s.own for s in seatings]), axis=0)
                 field_samples[x].append(own)
                 cell["reward"] = _stat([s.own for s in seatings])
+                # per seed (league: per row agent), so a bimodal cell is not hidden by its mean
+                cell["reward_per_seed"] = [_number(value, 4) for value in own]
                 cell["welfare"] = _stat([s.welfare for s in seatings])
                 cell["metrics"] = {
                     name: _stat([s.metrics[name] for s in seatings]) for name in seatings[0].metrics
@@ -267,7 +314,7 @@ def _game_section(
         entry["rank"] = rank
         entry["normalised"] = _number(score)
     order = [entry["algorithm"] for entry in ranking] + [x for x in names if not field_samples[x]]
-    return {
+    section = {
         "seeds": game.info["seeds"],
         "iterations": game.info["iterations"],
         "final_window": final_window(game.info["iterations"]),
@@ -282,6 +329,7 @@ def _game_section(
         "unranked": [x for x in names if not field_samples[x]],
         "head_to_head": {x: head_to_head[x] for x in order},
     }
+    return section, field_samples
 
 
 def _exploitability(
@@ -305,10 +353,12 @@ def _exploitability(
     return table
 
 
-def _league_sections(plan: dict[str, Any], records: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _league_sections(
+    plan: dict[str, Any], records: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[np.ndarray]]]]:
     """Per league game: the cross-play section of its frozen agents (as a game section), its
-    agents, and the exploitability table."""
-    sections = {}
+    agents, and the exploitability table; and its per-agent samples (see _game_section)."""
+    sections, samples = {}, {}
     for game_name, info in plan.get("league", {}).items():
         names = [e["name"] for e in plan["entrants"] if e["name"] in info["entrants"]]
         settings = info["settings"]
@@ -331,14 +381,14 @@ def _league_sections(plan: dict[str, Any], records: dict[str, Any]) -> dict[str,
             elif cell.get("section") == EXPLOITABILITY:
                 probes[cell["a"], cell["b"]] = cell
         counts = {name: info["entrants"][name]["agents"] for name in names}
-        section = _game_section(game, records, counts)
+        section, samples[game_name] = _game_section(game, records, counts)
         sections[game_name] = section | {
             "settings": settings,
             "agents": info["entrants"],
             "not_applicable": info["not_applicable"],
             "exploitability": _exploitability(counts, probes, records),
         }
-    return sections
+    return sections, samples
 
 
 def runs_in_report(runs: list[dict[str, Any]], keys: set[str]) -> list[dict[str, Any]]:
@@ -394,37 +444,15 @@ def build_leaderboard(
             failures.append(
                 where | {"key": cell["key"], "error": record.error, "attempts": record.attempts}
             )
-    sections = {name: _game_section(game, records) for name, game in games.items()}
-    league = _league_sections(plan, records)
+    sections, samples = {}, {}
+    for name, game in games.items():
+        sections[name], samples[name] = _game_section(game, records)
+    league, league_samples = _league_sections(plan, records)
     ranked = [game for game in plan.get("league_ranked", []) if game in league]
     # the overall score of a game reads the league where the plan says the literature does
     scored_sections = sections | {game: league[game] for game in ranked}
-    overall = []
-    for entrant in plan["entrants"]:
-        per_game = {
-            game: entry["normalised"]
-            for game, section in scored_sections.items()
-            for entry in section["ranking"]
-            if entry["algorithm"] == entrant["name"]
-        }
-        scored = [v for v in per_game.values() if v is not None]
-        complete = all(
-            _entry(section, entrant["name"])["incomplete_cells"] == 0
-            for game, section in scored_sections.items()
-            if game not in entrant["not_applicable"]
-        )
-        overall.append(
-            {
-                "algorithm": entrant["name"],
-                "score": _number(sum(scored) / len(scored)) if scored else None,
-                "games": per_game,
-                "games_played": len(scored),
-                "complete": complete,
-            }
-        )
-    overall.sort(key=lambda e: (e["score"] is None, -(e["score"] or 0.0), e["algorithm"]))
-    for rank, entry in enumerate(overall, start=1):
-        entry["rank"] = rank if entry["score"] is not None else None
+    scored_samples = samples | {game: league_samples[game] for game in ranked}
+    overall = _overall(plan["entrants"], scored_sections, scored_samples)
     planned = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
     return {
         "tournament": {
@@ -455,6 +483,54 @@ def build_leaderboard(
     }
 
 
+def _overall(
+    entrants: list[dict[str, Any]],
+    sections: dict[str, dict[str, Any]],
+    samples: dict[str, dict[str, list[np.ndarray]]],
+) -> list[dict[str, Any]]:
+    """The overall ranking (shaping.tournament.rankings): standardised per-game scores, their
+    mean, its bootstrap interval and ties; entrants without data on any game last, unranked."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    scores = {
+        game: game_scores(game_samples, rng)
+        for game, game_samples in samples.items()
+        if any(game_samples.values())
+    }
+    ranked = {entry.algorithm: entry for entry in overall_ranking(scores)}
+    for game, section in sections.items():
+        if game in scores:
+            standardised = dict(
+                zip(scores[game].names, scores[game].standardised()[0], strict=True)
+            )
+            for entry in section["ranking"]:
+                entry["standardised"] = _number(standardised[entry["algorithm"]])
+    overall = []
+    for entrant in entrants:
+        name = entrant["name"]
+        complete = all(
+            _entry(section, name)["incomplete_cells"] == 0
+            for game, section in sections.items()
+            if game not in entrant["not_applicable"]
+        )
+        entry = ranked.get(name)
+        overall.append(
+            {
+                "algorithm": name,
+                "score": None if entry is None else _number(entry.score),
+                "ci95": None if entry is None else [_number(entry.low), _number(entry.high)],
+                "rank": None if entry is None else entry.rank,
+                "tied_with": [] if entry is None else entry.tied_with,
+                "games": {} if entry is None else {g: _number(v) for g, v in entry.games.items()},
+                "games_played": 0 if entry is None else len(entry.games),
+                "complete": complete,
+            }
+        )
+    overall.sort(
+        key=lambda e: (e["rank"] is None, e["rank"] or 0, -(e["score"] or 0.0), e["algorithm"])
+    )
+    return overall
+
+
 def _overall_rule(games: list[str], ranked: list[str]) -> str:
     together = [game for game in games if game not in ranked]
     parts = []
@@ -469,7 +545,14 @@ def _overall_rule(games: list[str], ranked: list[str]) -> str:
             f"on {', '.join(together)} the learning-together score (both learn from scratch "
             "in the match: the LOLA paper's setting)"
         )
-    return "Overall score: the mean of the normalised per-game scores, " + "; ".join(parts) + "."
+    return (
+        "Overall score: the mean over games of each entrant's standardised field score (per "
+        "game, the field means less their mean over entrants, over their standard deviation: "
+        "every game weighs the same whatever its payoff units), "
+        + "; ".join(parts)
+        + f". Interval: 95% bootstrap over seeds ({DRAWS} draws); entrants share a rank "
+        "unless one is ahead of the other in 97.5% of the draws."
+    )
 
 
 # --- rendering --------------------------------------------------------------------------
@@ -481,19 +564,6 @@ def _fmt(stat: dict[str, Any] | None, digits: int = 3) -> str:
     if stat.get("ci95") is None:
         return f"{stat['mean']:.{digits}f}"
     return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
-
-
-def _assumes(entrant: dict[str, Any], games: list[str]) -> str:
-    parts = []
-    if entrant["white_box"]:
-        parts.append("white-box: reads the opponent's parameters")
-    if entrant["pretrained"]:
-        parts.append("pretrained artifact")
-    parts.extend(entrant["assumptions"])
-    for game in games:
-        if game in entrant["extensions"]:
-            parts.append(f"{game}: {entrant['extensions'][game]}")
-    return "; ".join(parts) or "—"
 
 
 def _cell_text(cell: dict[str, Any], key: str, metric: str | None = None) -> str:
@@ -531,20 +601,33 @@ def _overall_table(board: dict[str, Any]) -> _Table:
     games = list(board["games"])
     entrants = {e["name"]: e for e in board["entrants"]}
     rows = []
+    ranks = Counter(entry["rank"] for entry in board["overall"])
     for entry in board["overall"]:
         entrant = entrants[entry["algorithm"]]
-        score = "—" if entry["score"] is None else f"{entry['score']:.3f}"
+        score = "—"
+        if entry["score"] is not None:
+            low, high = entry.get("ci95") or (None, None)
+            interval = f" [{_signed(low)}, {_signed(high)}]" if low is not None else ""
+            score = _signed(entry["score"]) + interval
+        rank = entry["rank"]
         rows.append(
             [
-                str(entry["rank"] or "—"),
+                "—" if rank is None else f"={rank}" if ranks[rank] > 1 else str(rank),
                 entry["algorithm"],
                 score
                 + ("" if entry.get("complete", True) or entry["score"] is None else " (partial)"),
                 *(_overall_game_text(_scored_section(board, g), entry, entrant, g) for g in games),
-                _assumes(entrant, games),
             ]
         )
-    return _Table(["rank", "algorithm", "score", *games, "assumes"], rows)
+    return _Table(["rank", "algorithm", "score [95% bootstrap]", *games], rows)
+
+
+def _signed(value: float | None, digits: int = 2) -> str:
+    """`value` to `digits` decimals, never "-0.00"."""
+    if value is None:
+        return "—"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def _scored_section(board: dict[str, Any], game: str) -> dict[str, Any]:
@@ -565,7 +648,7 @@ def _overall_game_text(
     if value is None:
         return "failed" if entry["algorithm"] in section.get("unranked", ()) else "—"
     partial = _entry(section, entry["algorithm"])["incomplete_cells"]
-    return f"{value:.3f}" + (" (partial)" if partial else "")
+    return _signed(value) + (" (partial)" if partial else "")
 
 
 def _partial_notes(board: dict[str, Any]) -> list[str]:
@@ -695,10 +778,16 @@ DEFINITIONS = [
     "all coins it took).",
     "Ranking on a game: by mean reward per step against the field (every entrant that can "
     "play the game, itself included).",
-    "Overall: the mean over the games an algorithm plays of its normalised field score. Per "
-    "game 0 = mutual defection, 1 = mutual cooperation (both players playing the game's "
-    "always_defect / always_cooperate strategy); where those pay the same (zero-sum games "
-    "such as matching pennies) or do not exist, by rank: 1 first, 0 last, linear between.",
+    "Normalised score on a game (its ranking table): 0 = mutual defection, 1 = mutual "
+    "cooperation (both players playing the game's always_defect / always_cooperate strategy); "
+    "where those pay the same (zero-sum games such as matching pennies) or do not exist, by "
+    "rank: 1 first, 0 last, linear between.",
+    "Overall: the mean over the games an entrant plays of its standardised field score (the "
+    "game's field means less their mean over entrants, over their standard deviation), so no "
+    "game's payoff scale decides the order (the coin game's reference span is a third of a "
+    "point per step: payoff-normalised, its scores would spread four times as far as the "
+    "IPD's); a 95% bootstrap interval over seeds; '=k' marks entrants the bootstrap does not "
+    "tell apart (neither ahead in 97.5% of the draws).",
     "(partial): one of the two seatings failed or is not played yet; the cell uses the other. "
     "In a ranking, (partial) marks a score over the cells the entrant has; failed marks a game "
     "it can play where none of its matches finished; n/a, a game it cannot play.",
@@ -1092,10 +1181,12 @@ def summary_document(
     records: dict[str, MatchRecord],
     runs: list[dict[str, Any]],
     damaged: dict[str, str],
+    curves: dict[str, Any],
 ) -> dict[str, Any]:
-    """Everything the report is built from, without the learning curves: the plan, the runs
-    and each match's final-window means per seed (float64, exact through JSON). Small enough
-    to commit next to a report, so that `shaping report` rebuilds it on a fresh clone."""
+    """Everything the report is built from: the plan, the runs, each match's final-window
+    means per seed (float64, exact through JSON) and the learning-together matches' compact
+    learning curves (`match_curve`). Small enough to commit next to a report, so that
+    `shaping report` rebuilds it on a fresh clone."""
     matches = {}
     for key, record in records.items():
         entry: dict[str, Any] = {"status": record.status, "attempts": record.attempts}
@@ -1104,6 +1195,8 @@ def summary_document(
             entry["evaluation"] = record.evaluation
             entry["final_rewards"] = rewards.tolist()
             entry["final_metrics"] = {name: values.tolist() for name, values in metrics.items()}
+            if key in curves:
+                entry["curve"] = curves[key]
         else:
             entry["error"] = record.error
         matches[key] = entry
@@ -1128,15 +1221,20 @@ def _summary_text(document: dict[str, Any]) -> str:
 
 def read_summary(
     path: Path,
-) -> tuple[dict[str, Any], dict[str, MatchRecord], list[Any], dict[str, str]]:
-    """(plan, records, runs, damaged) from a summary file; each record holds its final-window means
-    as a one-iteration match, which the report reads exactly as the full one."""
+) -> tuple[dict[str, Any], dict[str, MatchRecord], list[Any], dict[str, str], dict[str, Any]]:
+    """(plan, records, runs, damaged, curves) from a summary file; each record holds its
+    final-window means as a one-iteration match, which the report reads exactly as the full
+    one; `curves` are the stored learning curves by match key."""
     try:
         document = json.loads(path.read_text())
-        if document.get("format") != SUMMARY_FORMAT:
-            raise ValueError(f"format {document.get('format')!r}, expected {SUMMARY_FORMAT!r}")
-        records = {}
+        if document.get("format") not in READABLE_SUMMARY_FORMATS:
+            raise ValueError(
+                f"format {document.get('format')!r}, expected one of {READABLE_SUMMARY_FORMATS}"
+            )
+        records, curves = {}, {}
         for key, entry in document["matches"].items():
+            if "curve" in entry:
+                curves[key] = entry["curve"]
             record = MatchRecord(key, entry["status"], attempts=entry["attempts"])
             if record.done:
                 record.evaluation = entry["evaluation"]
@@ -1148,7 +1246,7 @@ def read_summary(
             else:
                 record.error = entry["error"]
             records[key] = record
-        return document["plan"], records, document["runs"], document["damaged"]
+        return document["plan"], records, document["runs"], document["damaged"], curves
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ConfigError(f"{path}: not a readable report summary ({error})") from error
 
@@ -1166,12 +1264,13 @@ def write_report(
         records = {key: record for key in sorted(keys) if (record := store.load(key)) is not None}
         runs = store.runs()
         damaged = store.quarantined
-        document = summary_document(plan, records, runs, damaged)
+        curves = learning_curves(plan, records)
+        document = summary_document(plan, records, runs, damaged, curves)
     else:
         if summary is None or out is None:
             raise ValueError("write_report needs a store, or a summary and an output directory")
         out = Path(out)
-        plan, records, runs, damaged = read_summary(summary)
+        plan, records, runs, damaged, curves = read_summary(summary)
         document = None
     out.mkdir(parents=True, exist_ok=True)
     board = build_leaderboard(plan, records, runs, damaged)

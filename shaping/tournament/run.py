@@ -28,6 +28,7 @@ from typing import Any, TextIO
 import torch
 
 from shaping.contracts.errors import ConfigError
+from shaping.engine import pinned
 from shaping.engine.artifacts import ArtifactCache
 from shaping.engine.paths import check_output_dir
 from shaping.engine.registry import Registry, import_object
@@ -254,6 +255,7 @@ def _artifact_tasks(
         if need.path in checked:
             continue
         checked.add(need.path)
+        pinned.provide(cache, need.name, need.spec.game, need.key)
         # load, not just look: a corrupt or stale artifact must be retrained here, once
         if cache.load(need.name, need.spec.game, need.key) is not None:
             continue

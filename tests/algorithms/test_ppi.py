@@ -456,6 +456,7 @@ def tiny_configs(tmp_path) -> Path:
     entry = yaml.safe_load((source / "algorithms" / "ppi.yaml").read_text())
     entry["ppi"]["defaults"] = TINY
     entry["ppi"].pop("games", None)
+    entry["ppi"].pop("league", None)  # the league's IPD agent is the main result's scale
     (configs / "algorithms" / "ppi.yaml").write_text(yaml.safe_dump(entry))
     return configs
 

@@ -164,3 +164,41 @@ def test_loqa_league_reaches_the_papers_coin_game_figures(registry, tmp_path):
 def _coin_game(registry, batch: int):
     entry = registry.game("coin_game")
     return entry.cls("coin_game", dataclasses.replace(entry.config, batch=batch), "cpu")
+
+
+@pytest.mark.parametrize("name", ["naive", "lola", "lola_dice", "lookahead", "sos"])
+def test_coin_game_league_agents_of_the_gradient_learners_are_recurrent(registry, name):
+    """The LOLA paper's coin-game agents are recurrent (Sec. 4.3): the league trains these
+    learners with a GRU policy on the coin game; on the matrix games the same setting plays
+    the memory-one table."""
+    agent = league_agent(registry, name, "coin_game", agents=2, iterations=1)
+    assert agent.config.entrant_config.policy == "gru"
+    coin_game = registry.game("coin_game").build()
+    learner = agent.entrant
+    family = learner.init(coin_game, 0, 2, torch.Generator().manual_seed(0)).family
+    assert family.recurrent
+    ipd = registry.game("ipd").build()
+    assert learner.init(ipd, 0, 2, torch.Generator().manual_seed(0)).family == ipd.default_family()
+
+
+def test_a_recurrent_agent_remembers_within_an_episode_and_a_feed_forward_one_does_not(
+    registry, coin_game
+):
+    """Memory is what lets a coin-game policy reciprocate: two episodes that differ only in
+    their first observation give a GRU policy different action probabilities at the second
+    step, and the MLP policy the same ones."""
+    episodes = coin_game.rollout(
+        (coin_game.fixed_policy("random", 1), coin_game.fixed_policy("random", 1)),
+        seeds=1,
+        generator=torch.Generator().manual_seed(3),
+        batch=2,
+    )
+    observations = episodes.observations[0][:2].clone()  # [2 steps, 1 seed, 2 episodes, ...]
+    observations[1, :, 1] = observations[1, :, 0]  # the same second observation in both
+    assert not torch.equal(observations[0, :, 0], observations[0, :, 1])
+    gru = registry.algorithm("naive").build("coin_game", {"policy": "gru", "policy_hidden": 8})
+    mlp = registry.algorithm("naive").build("coin_game")
+    for learner, remembers in ((gru, True), (mlp, False)):
+        state = learner.init(coin_game, 0, 1, torch.Generator().manual_seed(0))
+        second = state.family.build(state.params).action_log_probs(observations)[1, 0]
+        assert torch.allclose(second[0], second[1]) is not remembers

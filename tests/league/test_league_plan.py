@@ -82,7 +82,9 @@ def test_bad_league_settings_are_one_line_errors_naming_the_field(tmp_path, path
     root = tmp_path / "zoo_configs"
     shutil.copytree(DEFAULT_CONFIG_DIR, root)
     target = root / path
-    target.write_text(target.read_text() + text)
+    # the entrant's own league block (its last) gives way to the bad one
+    own = target.read_text().split("\n  league:")[0].rstrip("\n") + "\n"
+    target.write_text(own + text)
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")) as error:
         Registry.load(root)
     assert "\n" not in str(error.value) and "naive.yaml" in str(error.value)
@@ -114,7 +116,7 @@ def test_the_report_has_the_league_and_ranks_the_coin_game_by_it(tmp_path, capsy
     league = board["league"]["coin_game"]
     for entry in board["overall"]:
         ranked = next(e for e in league["ranking"] if e["algorithm"] == entry["algorithm"])
-        assert entry["games"]["coin_game"] == ranked["normalised"]
+        assert entry["games"]["coin_game"] == ranked["standardised"]
     ipd = board["league"]["ipd"]
     # against a fresh learner: always-cooperate gives its reward away, always-defect does not
     cooperator = ipd["exploitability"]["always_cooperate"]

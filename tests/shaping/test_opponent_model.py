@@ -6,7 +6,7 @@ import torch
 
 from shaping.contracts.algorithm import MatchView, Outcome
 from shaping.contracts.policies import FunctionPolicy, TabularPolicy
-from shaping.families.opponent_model import OpponentModel, fit_memory_one
+from shaping.families.opponent_model import OpponentModel, OpponentModelConfig, fit_memory_one
 from tests.conftest import generator
 
 
@@ -38,7 +38,7 @@ def test_visible_opponents_are_used_exactly_and_black_boxes_are_fitted(ipd):
     visible = Outcome(
         ipd, (TabularPolicy(torch.zeros(1, 5)), TabularPolicy(table)), 1, generator(2)
     )
-    family, params = model.estimate(MatchView(visible, 0, 0, reveal_opponent=True))
+    family, params, _ = model.estimate(MatchView(visible, 0, 0, reveal_opponent=True))
     assert family == ipd.default_family()
     assert torch.equal(params, table)
     hidden = Outcome(
@@ -54,7 +54,7 @@ def test_visible_opponents_are_used_exactly_and_black_boxes_are_fitted(ipd):
         1,
         generator(3),
     )
-    _, fitted = model.estimate(MatchView(hidden, 0, 0, reveal_opponent=True))
+    fitted = model.estimate(MatchView(hidden, 0, 0, reveal_opponent=True)).params
     # tit-for-tat's visited states (s0, CC, CD, DC, DD against a random player) are recovered
     assert torch.all((torch.sigmoid(fitted) - torch.sigmoid(table)).abs() < 0.1)
 
@@ -64,10 +64,49 @@ def test_behaviour_cloning_recovers_a_scripted_coin_game_policy(coin_game):
     episodes = coin_game.rollout(
         (coin_game.fixed_policy("random", 2), defector), seeds=2, generator=generator(4), batch=64
     )
-    model = OpponentModel(coin_game.default_family())
-    model.config = type(model.config)(cloning_steps=150, cloning_lr=0.03)
-    params = model.fit(episodes)
+    model = OpponentModel(
+        coin_game.default_family(), OpponentModelConfig(cloning_steps=150, cloning_lr=0.03)
+    )
+    params = model.fit(episodes).params
     policy = coin_game.default_family().build(params)
     predicted = policy.action_log_probs(episodes.observations[1]).argmax(-1)
     accuracy = (predicted == episodes.actions[1]).float().mean()
     assert accuracy > 0.95
+
+
+def test_fitting_returns_a_successor_and_leaves_the_model_as_it_was(coin_game):
+    """A learner's state is never mutated by `update`: the fit warm-starts the successor model
+    it returns, while the model it was called on keeps its own starting point, so fitting the
+    same model twice gives the same estimate."""
+    episodes = coin_game.rollout(
+        (coin_game.fixed_policy("random", 2), coin_game.fixed_policy("always_defect", 2)),
+        seeds=2,
+        generator=generator(5),
+        batch=8,
+    )
+    model = OpponentModel(coin_game.default_family(), OpponentModelConfig(cloning_steps=3))
+    first = model.fit(episodes)
+    again = model.fit(episodes)
+    assert model.warm_start is None
+    assert torch.equal(first.params, again.params)
+    assert torch.equal(first.model.warm_start, first.params)
+    warm = first.model.fit(episodes)  # starts from the first estimate: three more steps
+    assert not torch.equal(warm.params, first.params)
+    assert torch.equal(first.model.warm_start, first.params)
+
+
+def test_a_modelling_learners_update_is_a_function_of_its_state(registry, coin_game):
+    """LOLA-OM on the coin game fits its opponent every update; updating the same state twice
+    gives the same next state, and the state it was given is left as it was."""
+    lola = registry.algorithm("lola").build(
+        "coin_game", {"opponent_model": True, "dice_batch": 4, "dice_horizon": 10}
+    )
+    state = lola.init(coin_game, 0, 2, generator(6))
+    policies = (lola.policy(state), coin_game.fixed_policy("always_defect", 2))
+    outcome = Outcome(coin_game, policies, 2, generator(7))
+    view = MatchView(outcome, 0, 0, reveal_opponent=False)
+    before = state.params.clone()
+    first = lola.update(state, view)
+    second = lola.update(state, MatchView(outcome, 0, 0, reveal_opponent=False))
+    assert torch.equal(state.params, before) and state.model.warm_start is None
+    assert torch.equal(first.model.warm_start, second.model.warm_start)

@@ -114,7 +114,12 @@ def test_match_identity_covers_what_determines_it(registry):
     spec = base["naive", "tit_for_tat"]
     identity = spec.identity()
     assert identity["players"][0]["name"] == "naive"
-    assert identity["players"][0]["config"] == {"lr": 1.0, "optimizer": "sgd"}
+    assert identity["players"][0]["config"] == {
+        "lr": 1.0,
+        "optimizer": "sgd",
+        "policy": "default",
+        "policy_hidden": 32,
+    }
     assert identity["game_config"]["gamma"] == 0.96 and identity["code"].startswith("0.1.0+")
     assert identity["seed"] == match_seed(quick.seed, "ipd", "naive", "tit_for_tat")
     # seeds are per pair and seat, independent of what else is in the tournament

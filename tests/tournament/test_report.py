@@ -112,7 +112,9 @@ def test_ranking_by_field_mean_and_payoff_normalisation():
     assert ranking[1]["mean"] == pytest.approx(0.25)  # (1 + -0.5) / 2
     overall = board["overall"]
     assert [(e["rank"], e["algorithm"]) for e in overall] == [(1, "x"), (2, "y")]
-    assert overall[1]["score"] == pytest.approx((0.25 - 1.0) / 2.0)
+    # two entrants' standardised field scores are +1 and -1, whatever the payoff units
+    assert [e["score"] for e in overall] == pytest.approx([1.0, -1.0])
+    assert ranking[1]["standardised"] == pytest.approx(-1.0)
     assert board["games"]["g"]["order"] == ["x", "y"]
 
 
@@ -173,6 +175,8 @@ def test_failures_partial_cells_missing_matches_and_n_a():
     assert board["overall"][-1] == {
         "algorithm": "w",
         "score": None,
+        "ci95": None,
+        "tied_with": [],
         "games": {},
         "games_played": 0,
         "complete": True,
