@@ -18,7 +18,9 @@ it in that sense, so tied entrants share a rank.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -119,3 +121,103 @@ def overall_ranking(games: dict[str, GameScores]) -> list[OverallEntry]:
         for i, name in enumerate(names)
     ]
     return sorted(entries, key=lambda entry: (entry.rank, -entry.score, entry.algorithm))
+
+
+# --- meta-game rankings of one section's head-to-head table ---------------------------------
+
+
+def metagame_rankings(section: dict[str, Any]) -> dict[str, Any]:
+    """α-Rank (OpenSpiel's α sweep, and the α → ∞ limit), Nash averaging and replicator
+    dynamics of a section's head-to-head reward table H[x][y] (x's reward against y, pooled
+    over both seats: a symmetric meta-game), over the largest set of entrants with every
+    cell; entrants with missing cells are listed in `left_out`. JSON-friendly."""
+    from shaping.tournament import metagame
+
+    names = [entry["algorithm"] for entry in section["ranking"]]
+    cells = section["head_to_head"]
+    table = np.array(
+        [
+            [
+                np.nan
+                if (cells[x][y].get("reward") or {}).get("mean") is None
+                else cells[x][y]["reward"]["mean"]
+                for y in names
+            ]
+            for x in names
+        ],
+        dtype=np.float64,
+    )
+    complete = metagame.complete_subtable(names, table)
+    kept, table = complete.names, complete.restrict(table)
+    result: dict[str, Any] = {"entrants": kept, "left_out": complete.left_out}
+    if len(kept) < 2:
+        return result | {"unavailable": "fewer than two entrants with every cell"}
+    try:
+        swept = metagame.alpha_rank(kept, table)
+        limit = metagame.alpha_rank(kept, table, alpha=math.inf)
+        nash = metagame.nash_average(kept, table)
+        replicator = metagame.replicator_dynamics(kept, table)
+    except metagame.MetagameDependencyError as error:
+        return result | {"unavailable": str(error)}
+    result["alpharank"] = {
+        "mass": _rounded(swept.mass),
+        "alpha": swept.alpha,
+        "m": swept.m,
+        "limit_mass": _rounded(limit.mass),
+        "response_graph": [
+            [edge.resident, edge.mutant, round(edge.fixation_probability, 6)]
+            for edge in swept.response_graph
+        ],
+    }
+    result["nash_averaging"] = {
+        name: {
+            "mass": round(nash.equilibrium[name], 6),
+            "nash_average": round(nash.nash_average[name], 6),
+        }
+        for name in kept
+    }
+    result["replicator"] = _rounded(replicator.share)
+    result["agreement"] = _agreement(names, result)
+    return result
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {name: round(float(value), 6) for name, value in values.items()}
+
+
+def _order(scores: dict[str, float]) -> list[str]:
+    return sorted(scores, key=lambda name: (-scores[name], name))
+
+
+def _agreement(payoff_order: list[str], result: dict[str, Any]) -> str:
+    """One sentence: the leader under each ranking, and the entrants whose place under α-Rank
+    or Nash averaging differs from the mean-payoff place by three or more."""
+    kept = result["entrants"]
+    payoff = [name for name in payoff_order if name in kept]
+    orders = {
+        "mean payoff": payoff,
+        "α-Rank": _order(result["alpharank"]["mass"]),
+        "Nash averaging": _order(
+            {name: value["nash_average"] for name, value in result["nash_averaging"].items()}
+        ),
+        "replicator dynamics": _order(result["replicator"]),
+    }
+    leaders = {method: order[0] for method, order in orders.items()}
+    if len(set(leaders.values())) == 1:
+        text = f"All four rankings put {payoff[0]} first"
+    else:
+        text = "First place: " + ", ".join(f"{m} {name}" for m, name in leaders.items())
+    moved = []
+    for method in ("α-Rank", "Nash averaging"):
+        for name in kept:
+            shift = payoff.index(name) - orders[method].index(name)
+            if abs(shift) >= 3:
+                moved.append(f"{name} {'up' if shift > 0 else 'down'} {abs(shift)} under {method}")
+    if moved:
+        text += (
+            "; the meta-game rankings move "
+            + ", ".join(moved)
+            + " (they weigh whom an entrant beats, not its average over a field that"
+            " counts every entrant once)"
+        )
+    return text + "."

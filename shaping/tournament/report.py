@@ -35,6 +35,8 @@ import html
 import io
 import json
 import math
+import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +46,15 @@ import numpy as np
 
 from shaping.contracts.errors import ConfigError
 from shaping.league.plan import EXPLOITABILITY, EXPLOITER, LEAGUE, LEARNING_TOGETHER
+from shaping.tournament.pictures import write_figures
 from shaping.tournament.progress import format_duration
-from shaping.tournament.rankings import BOOTSTRAP_SEED, DRAWS, game_scores, overall_ranking
+from shaping.tournament.rankings import (
+    BOOTSTRAP_SEED,
+    DRAWS,
+    game_scores,
+    metagame_rankings,
+    overall_ranking,
+)
 from shaping.tournament.stats import mean_ci95, student_t_quantile
 from shaping.tournament.store import MatchRecord, ResultStore
 
@@ -448,6 +457,8 @@ def build_leaderboard(
     for name, game in games.items():
         sections[name], samples[name] = _game_section(game, records)
     league, league_samples = _league_sections(plan, records)
+    for section in [*sections.values(), *league.values()]:
+        section["metagame"] = metagame_rankings(section)
     ranked = [game for game in plan.get("league_ranked", []) if game in league]
     # the overall score of a game reads the league where the plan says the literature does
     scored_sections = sections | {game: league[game] for game in ranked}
@@ -594,7 +605,10 @@ class _Table:
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in self.rows
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (
+            f"<div class='scroll'><table class='sortable'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>"
+        )
 
 
 def _overall_table(board: dict[str, Any]) -> _Table:
@@ -715,6 +729,63 @@ def _ranking_table(section: dict[str, Any]) -> _Table:
     return _Table(
         ["rank", "algorithm", "reward/step vs field (95% CI)", "normalised", "opponents"], rows
     )
+
+
+def _metagame_table(section: dict[str, Any]) -> _Table | str:
+    """The section's rankings side by side (mean payoff, α-Rank, Nash averaging, replicator
+    dynamics), or why the meta-game ones are missing."""
+    meta = section.get("metagame", {})
+    if "alpharank" not in meta:
+        return f"Meta-game rankings unavailable: {meta.get('unavailable', 'not computed')}."
+    alpha, nash, shares = meta["alpharank"], meta["nash_averaging"], meta["replicator"]
+    rows = []
+    for entry in section["ranking"]:
+        name = entry["algorithm"]
+        if name not in shares:
+            continue
+        rows.append(
+            [
+                name,
+                f"{entry['rank']}: {_fmt(entry)}",
+                f"{alpha['mass'][name]:.3f}",
+                f"{alpha['limit_mass'][name]:.3f}",
+                f"{nash[name]['mass']:.3f}",
+                _signed(nash[name]["nash_average"], 3),
+                f"{shares[name]:.3f}",
+            ]
+        )
+    header = [
+        "entrant",
+        "mean payoff: rank, reward/step",
+        f"α-Rank mass (α = {alpha['alpha']:.3g}, m = {alpha['m']})",
+        "α-Rank mass (α → ∞)",
+        "Nash equilibrium mass",
+        "Nash average",
+        "replicator share",
+    ]
+    return _Table(header, rows)
+
+
+def _metagame_notes(section: dict[str, Any]) -> list[str]:
+    meta = section.get("metagame", {})
+    notes = [meta["agreement"]] if "agreement" in meta else []
+    if meta.get("left_out"):
+        notes.append(
+            "Left out of the meta-game rankings (missing cells): " + ", ".join(meta["left_out"])
+        )
+    return notes
+
+
+METAGAME_TEXT = (
+    "Rankings side by side. Mean payoff: reward against the field (changes with who else is "
+    "in it). α-Rank (Omidshafiei et al. 2019, OpenSpiel): the stationary mass of each "
+    "entrant's population in a Moran process on the head-to-head table (single-population "
+    "form: the table pools both seats), α from OpenSpiel's sweep and its α → ∞ limit. Nash "
+    "averaging (Balduzzi et al. 2018): the maximum-entropy Nash equilibrium of the "
+    "antisymmetric game H − Hᵀ and each entrant's payoff against it (0 for entrants in its "
+    "support, unchanged by copies of an entrant). Replicator dynamics: each entrant's share "
+    "after the replicator flow from a uniform population."
+)
 
 
 def _matrix_table(section: dict[str, Any], key: str, metric: str | None = None) -> _Table:
@@ -875,6 +946,9 @@ def _league_blocks(board: dict[str, Any], name: str) -> list[tuple[str, Any]]:
         ("", text),
         ("League agents", _league_agents_table(section)),
         ("Ranking against the league", _ranking_table(section)),
+        ("Rankings side by side", METAGAME_TEXT),
+        ("", _metagame_table(section)),
+        ("", _metagame_notes(section)),
         (
             "Cross-play: the row agent's reward per step against the column agent",
             _matrix_table(section, "reward"),
@@ -955,8 +1029,12 @@ def render_markdown(board: dict[str, Any]) -> str:
     lines += [board.get("overall_rule", ""), "", _overall_table(board).markdown(), ""]
     lines += ["## Entrants", "", _entrants_table(board).markdown(), ""]
     for name, section in board["games"].items():
-        lines += [f"## {name}", "", f"![{name} heatmap](heatmap_{name}.png)", ""]
+        lines += [f"## {name}", "", *_figure_lines(board, name)]
         lines += ["### Ranking against the field", "", _ranking_table(section).markdown(), ""]
+        meta_table = _metagame_table(section)
+        lines += ["### Rankings side by side", "", METAGAME_TEXT, ""]
+        lines += [meta_table.markdown() if isinstance(meta_table, _Table) else meta_table, ""]
+        lines += [*(f"- {note}" for note in _metagame_notes(section)), ""]
         lines += [
             "### Head-to-head: the row's reward per step against the column",
             "",
@@ -978,7 +1056,7 @@ def render_markdown(board: dict[str, Any]) -> str:
             if items:
                 lines += [f"### {heading}", "", *(f"- {item}" for item in items), ""]
     for name in board.get("league", {}):
-        lines += [f"## League: {name}", ""]
+        lines += [f"## League: {name}", "", *_figure_lines(board, f"league:{name}")]
         for heading, block in _league_blocks(board, name):
             if heading:
                 lines += [f"### {heading}", ""]
@@ -991,6 +1069,44 @@ def render_markdown(board: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _inline(text: str) -> str:
+    """`text` escaped for HTML, with Markdown's `code` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _html_block(block: Any) -> str:
+    if isinstance(block, _Table):
+        return block.html()
+    if isinstance(block, list):
+        return "<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block) + "</ul>"
+    return f"<p>{_inline(block)}</p>"
+
+
+#: click a column heading to sort a table by it (numbers by value, the rest as text)
+SORT_SCRIPT = """<script>
+document.querySelectorAll('table.sortable th').forEach(function (th) {
+  th.style.cursor = 'pointer';
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var column = Array.prototype.indexOf.call(th.parentNode.children, th);
+    var down = th.dataset.order !== 'down';
+    th.dataset.order = down ? 'down' : 'up';
+    var value = function (row) {
+      var text = row.children[column].textContent.replace('=', '');
+      var number = parseFloat(text);
+      return isNaN(number) ? text : number;
+    };
+    Array.from(body.rows).sort(function (a, b) {
+      var x = value(a), y = value(b);
+      var order = (typeof x === typeof y) ? (x < y ? -1 : x > y ? 1 : 0)
+        : (typeof x === 'number' ? -1 : 1);
+      return down ? -order : order;
+    }).forEach(function (row) { body.appendChild(row); });
+  });
+});
+</script>"""
+
+
 def render_html(board: dict[str, Any]) -> str:
     title, facts = _heading(board)
     parts = [
@@ -998,11 +1114,13 @@ def render_html(board: dict[str, Any]) -> str:
         f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         "<style>body{font-family:sans-serif;max-width:1400px;margin:auto;padding:1em}"
         "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;"
-        "padding:2px 6px;font-size:90%}th{background:#eee}img{max-width:100%}</style>",
+        "padding:2px 6px;font-size:85%}th{background:#eee}img{max-width:100%}"
+        ".scroll{overflow-x:auto;max-width:100%}figure{margin:0.5em 0}"
+        "figcaption{font-size:85%;color:#444}</style>",
         "</head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>{html.escape(facts[0])}</p>",
-        "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in facts[1:]) + "</ul>",
+        f"<p>{_inline(facts[0])}</p>",
+        "<ul>" + "".join(f"<li>{_inline(f)}</li>" for f in facts[1:]) + "</ul>",
         "<h2>How to read it</h2>",
         "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS) + "</ul>",
         *(
@@ -1022,9 +1140,13 @@ def render_html(board: dict[str, Any]) -> str:
     for name, section in board["games"].items():
         parts += [
             f"<h2>{html.escape(name)}</h2>",
-            f"<img src='heatmap_{html.escape(name)}.png' alt='{html.escape(name)} heatmap'>",
+            *_figure_html(board, name),
             "<h3>Ranking against the field</h3>",
             _ranking_table(section).html(),
+            "<h3>Rankings side by side</h3>",
+            f"<p>{html.escape(METAGAME_TEXT)}</p>",
+            _html_block(_metagame_table(section)),
+            _html_block(_metagame_notes(section)),
             "<h3>Head-to-head: the row's reward per step against the column</h3>",
             _matrix_table(section, "reward").html(),
             "<h3>Social welfare</h3>",
@@ -1042,18 +1164,12 @@ def render_html(board: dict[str, Any]) -> str:
                 parts.append("</ul>")
     for name in board.get("league", {}):
         parts.append(f"<h2>League: {html.escape(name)}</h2>")
+        parts += _figure_html(board, f"league:{name}")
         for heading, block in _league_blocks(board, name):
             if heading:
                 parts.append(f"<h3>{html.escape(heading)}</h3>")
-            if isinstance(block, _Table):
-                parts.append(block.html())
-            elif isinstance(block, list):
-                parts.append(
-                    "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block) + "</ul>"
-                )
-            else:
-                parts.append(f"<p>{html.escape(block)}</p>")
-    parts.append("</body></html>")
+            parts.append(_html_block(block))
+    parts += [SORT_SCRIPT, "</body></html>"]
     return "\n".join(parts) + "\n"
 
 
@@ -1131,49 +1247,6 @@ def render_csv(board: dict[str, Any]) -> str:
             }
         )
     return buffer.getvalue()
-
-
-def render_heatmap(name: str, section: dict[str, Any], path: Path) -> None:
-    """Head-to-head reward (left) and the row's behaviour metric (right) as heatmaps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    order = section["order"]
-    panels = [("reward per step (row vs column)", "reward", None)]
-    panels += [(f"{metric} of the row player", "metrics", metric) for metric in section["metrics"]]
-    size = max(4.0, 0.6 * len(order) + 2.5)
-    figure, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size), squeeze=False)
-    for axis, (title, key, metric) in zip(axes[0], panels, strict=True):
-        values = np.full((len(order), len(order)), np.nan)
-        for i, x in enumerate(order):
-            for j, y in enumerate(order):
-                cell = section["head_to_head"][x][y]
-                stat = (cell.get("metrics", {}).get(metric) if metric else cell.get(key)) or {}
-                if stat.get("mean") is not None:
-                    values[i, j] = stat["mean"]
-        cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
-        image = axis.imshow(np.ma.masked_invalid(values), cmap=cmap)
-        figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
-        axis.set_xticks(range(len(order)), order, rotation=45, ha="right")
-        axis.set_yticks(range(len(order)), order)
-        axis.set_xlabel("column player")
-        axis.set_ylabel("row player")
-        axis.set_title(f"{name}: {title}")
-        if len(order) <= 16:
-            finite = values[np.isfinite(values)]
-            middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
-            for i in range(len(order)):
-                for j in range(len(order)):
-                    status = section["head_to_head"][order[i]][order[j]]["status"]
-                    text = f"{values[i, j]:.2f}" if np.isfinite(values[i, j]) else status
-                    dark = np.isfinite(values[i, j]) and values[i, j] <= middle
-                    color = "white" if dark else "black"
-                    axis.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
-    figure.tight_layout()
-    figure.savefig(path, format="png", dpi=100, metadata={"Software": None})
-    plt.close(figure)
 
 
 def summary_document(
@@ -1274,7 +1347,7 @@ def write_report(
         document = None
     out.mkdir(parents=True, exist_ok=True)
     board = build_leaderboard(plan, records, runs, damaged)
-    written = []
+    written = _write_figures(out, board)
     if document is not None:
         _write_atomically(out / SUMMARY_FILE, _summary_text(document).encode())
         written.append(out / SUMMARY_FILE)
@@ -1286,13 +1359,39 @@ def write_report(
     ):
         _write_atomically(out / filename, text.encode())
         written.append(out / filename)
-    for name, section in board["games"].items():
-        path = out / f"heatmap_{name}.png"
-        staging = path.with_suffix(".png.tmp")
-        render_heatmap(name, section, staging)
-        staging.replace(path)
-        written.append(path)
     return written
+
+
+def _write_figures(out: Path, board: dict[str, Any]) -> list[Path]:
+    """Draw every figure into a staging directory, move each into place, and list them in
+    the board (`figures`: section -> [{file, caption}]) for the pages that show them."""
+    staging = out / ".figures.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    drawn = write_figures(staging, board)
+    written = []
+    for files in drawn.values():
+        for name, _ in files:
+            (staging / name).replace(out / name)
+            written.append(out / name)
+    staging.rmdir()
+    board["figures"] = {
+        section: [{"file": name, "caption": caption} for name, caption in files]
+        for section, files in drawn.items()
+    }
+    return written
+
+
+def _figure_lines(board: dict[str, Any], section: str) -> list[str]:
+    return [f"![{f['caption']}]({f['file']})\n" for f in board.get("figures", {}).get(section, [])]
+
+
+def _figure_html(board: dict[str, Any], section: str) -> list[str]:
+    return [
+        f"<figure><img src='{html.escape(f['file'])}' alt='{html.escape(f['caption'])}'>"
+        f"<figcaption>{html.escape(f['caption'])}</figcaption></figure>"
+        for f in board.get("figures", {}).get(section, [])
+    ]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

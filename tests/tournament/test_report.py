@@ -207,3 +207,38 @@ def test_the_report_names_only_the_runs_whose_matches_it_shows():
     listed = runs_in_report([legacy, first], {"k1", "k2", "k3"})
     assert [run["command"] for run in listed] == ["old", "first"]
     assert "in_report" not in listed[0] and listed[1]["in_report"] == 2
+
+
+def test_meta_game_rankings_of_a_section_find_the_dominant_entrant():
+    """x beats y head to head (4 against -0.5 per step) and does better against itself than
+    y against x: α-Rank in the limit, the Nash equilibrium of H - Hᵀ and the replicator flow
+    all put x alone on top; y's Nash average is its loss against x, -4.5."""
+    board = build_leaderboard(plan({"mutual_cooperation": 3.0, "mutual_defection": 1.0}), RECORDS)
+    meta = board["games"]["g"]["metagame"]
+    assert meta["entrants"] == ["x", "y"] and meta["left_out"] == []
+    assert meta["alpharank"]["limit_mass"]["x"] == pytest.approx(1.0, abs=1e-6)
+    assert meta["alpharank"]["mass"]["x"] > 0.9 and meta["alpharank"]["m"] == 50
+    assert meta["nash_averaging"]["x"] == {"mass": pytest.approx(1.0), "nash_average": 0.0}
+    assert meta["nash_averaging"]["y"]["nash_average"] == pytest.approx(-4.5)
+    assert meta["replicator"]["x"] > 0.99
+    assert meta["agreement"] == "All four rankings put x first."
+
+
+def test_meta_game_rankings_of_a_cycle_are_uniform():
+    """Rock-paper-scissors between three entrants (each beats the next by 1 per step, 0 in
+    self-play): α-Rank's masses and the Nash equilibrium are uniform, every Nash average 0."""
+    names = ("r", "p", "s")
+    beats = {("r", "s"), ("s", "p"), ("p", "r")}
+    records = {}
+    for a in names:
+        for b in names:
+            first = 0.0 if a == b else 1.0 if (a, b) in beats else -1.0
+            records[f"{a}-{b}"] = record(f"{a}-{b}", [[first, -first]] * SEEDS)
+    board = build_leaderboard(plan(None, entrants=names), records)
+    meta = board["games"]["g"]["metagame"]
+    for name in names:
+        assert meta["alpharank"]["mass"][name] == pytest.approx(1 / 3, abs=1e-6)
+        assert meta["nash_averaging"][name]["mass"] == pytest.approx(1 / 3, abs=1e-6)
+        assert meta["nash_averaging"][name]["nash_average"] == pytest.approx(0.0, abs=1e-6)
+    edges = {(resident, mutant) for resident, mutant, _ in meta["alpharank"]["response_graph"]}
+    assert edges == {("s", "r"), ("p", "s"), ("r", "p")}  # each resident falls to its beater

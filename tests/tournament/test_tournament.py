@@ -111,18 +111,26 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     ]
     markdown = (out / "leaderboard.md").read_text()
     for game in ("ipd", "matching_pennies", "coin_game"):
-        assert f"## {game}" in markdown and f"![{game} heatmap](heatmap_{game}.png)" in markdown
-        png = (out / f"heatmap_{game}.png").read_bytes()
-        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert f"## {game}" in markdown and f"](heatmap_{game}.png)" in markdown
+        # every figure of the game and of its league is written and shown on both pages
+        for figure in board["figures"][game] + board["figures"].get(f"league:{game}", []):
+            png = (out / figure["file"]).read_bytes()
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+            assert f"]({figure['file']})" in markdown
+        assert board["figures"][game][0]["file"] == f"heatmap_{game}.png"
         import matplotlib.image
 
         assert matplotlib.image.imread(out / f"heatmap_{game}.png").ndim == 3
     header = "| rank | algorithm | score [95% bootstrap] | ipd | matching_pennies | coin_game |"
     assert header in markdown
+    assert markdown.count("### Rankings side by side") == 3 + len(board["league"])
+    for section in [*board["games"].values(), *board["league"].values()]:
+        assert {"alpharank", "nash_averaging", "replicator"} <= set(section["metagame"])
     assert "does not learn" in markdown  # what each entrant assumes, in the entrants table
     page = _Page()
     page.feed((out / "index.html").read_text())
-    assert sorted(page.images) == sorted(f"heatmap_{g}.png" for g in board["games"])
+    figures = [f["file"] for files in board["figures"].values() for f in files]
+    assert sorted(page.images) == sorted(figures)
     assert page.tables >= 2 + 3 * 4
 
     # TensorBoard: one run per match and seed, holding the stored per-iteration numbers
