@@ -1,5 +1,5 @@
 """The tournament report's figures as pure functions of plain numpy data: the head-to-head
-heatmap, the per-seed strip plot and the α-Rank response graph.
+heatmap, the per-seed strip plot, the learning curves and the α-Rank response graph.
 
 Every function writes one PNG with matplotlib's Agg backend, under matplotlib's default style
 (so that a user's matplotlibrc cannot change the picture) and without the "Software" metadata
@@ -15,7 +15,8 @@ being clipped or squeezing the plot. Inputs with nothing to draw give a figure t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any
@@ -37,15 +38,7 @@ HEATMAP_GRID_INCHES = 10.0
 HEATMAP_MIN_GRID_INCHES = 2.5
 PANEL_WIDTH_INCHES = 3.0
 PANEL_HEIGHT_INCHES = 2.1
-CURVE_FIELDS = (
-    "iterations",
-    "reward_mean",
-    "reward_low",
-    "reward_high",
-    "metric_mean",
-    "metric_low",
-    "metric_high",
-)
+BAND_ALPHA = 0.12
 LINE_STYLES = ("-", "--", ":", "-.")
 
 FilePath = str | PathLike[str]
@@ -124,6 +117,16 @@ def opponent_styles(order: Sequence[str]) -> dict[str, tuple[tuple[float, ...], 
         )
         for k, name in enumerate(order)
     }
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One learning curve: at each of `iterations` (1-based), the `mean` over seeds and its 95%
+    half-width `half_width` (NaN where unknown: no band is drawn there)."""
+
+    iterations: np.ndarray
+    mean: np.ndarray
+    half_width: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -300,47 +303,80 @@ def strip_plot_png(
         _no_data_png(path, title)
         return
     styles = opponent_styles(order)
-    plt = _pyplot()
-    columns = min(PANEL_COLUMNS, len(rows))
-    grid_rows = math.ceil(len(rows) / columns)
     legend = [
         _legend_line(("#777777", ""), marker="o", linewidth=0, markersize=4, label="one seed"),
         _legend_line(("black", "-"), linewidth=1.4, label="mean over seeds"),
     ]
-    header_inches = _header_inches(len(legend), LEGEND_COLUMNS)
     # the opponents' names stand rotated under each column's lowest panel
-    part_inches = grid_rows * PANEL_HEIGHT_INCHES + 0.07 * max(len(name) for name in order)
-    with plt.style.context("default"):
-        figure = plt.figure(
-            figsize=(columns * PANEL_WIDTH_INCHES + 0.6, header_inches + part_inches),
-            layout="constrained",
-        )
-        try:
-            header, body = figure.subfigures(2, 1, height_ratios=[header_inches, part_inches])
-            _header(header, title, legend)
-            panels = _panels(body, len(rows), columns)
-            for (axis, first_column, _), row in zip(panels, rows, strict=True):
-                axis.set_title(row, fontsize=9)
-                for cell in (cell for cell in cells if cell.row == row):
-                    colour = styles[cell.column][0]
-                    axis.scatter(cell.x, cell.y, s=9, color=colour, alpha=0.85, linewidths=0)
-                    if np.isfinite(cell.mean):
-                        axis.hlines(
-                            cell.mean,
-                            cell.column_index - 0.4,
-                            cell.column_index + 0.4,
-                            color="black",
-                            linewidth=1.4,
-                        )
-                axis.set_xlim(-0.6, len(order) - 0.4)
-                axis.set_xticks(range(len(order)), order, rotation=90, fontsize=7)
-                axis.grid(axis="y", alpha=0.3, linewidth=0.5)
-                axis.tick_params(axis="y", labelsize=7)
-                if first_column:
-                    axis.set_ylabel(value_label, fontsize=8)
-            _save(figure, path)
-        finally:
-            plt.close(figure)
+    below = 0.07 * max(len(name) for name in order)
+    with _panel_figure(path, title, legend, None, len(rows), below) as panels:
+        for (axis, first_column, _), row in zip(panels, rows, strict=True):
+            axis.set_title(row, fontsize=9)
+            for cell in (cell for cell in cells if cell.row == row):
+                colour = styles[cell.column][0]
+                axis.scatter(cell.x, cell.y, s=9, color=colour, alpha=0.85, linewidths=0)
+                if np.isfinite(cell.mean):
+                    axis.hlines(
+                        cell.mean,
+                        cell.column_index - 0.4,
+                        cell.column_index + 0.4,
+                        color="black",
+                        linewidth=1.4,
+                    )
+            axis.set_xlim(-0.6, len(order) - 0.4)
+            axis.set_xticks(range(len(order)), order, rotation=90, fontsize=7)
+            axis.grid(axis="y", alpha=0.3, linewidth=0.5)
+            axis.tick_params(axis="y", labelsize=7)
+            if first_column:
+                axis.set_ylabel(value_label, fontsize=8)
+
+
+def learning_curves_png(
+    path: FilePath,
+    title: str,
+    order: Sequence[str],
+    curves: Mapping[tuple[str, str], Curve],
+    value_label: str,
+) -> None:
+    """Write how every head-to-head cell unfolded over the learning iterations to `path`.
+
+    `curves` maps (row entrant, column entrant) to the row's `Curve` against the column. One
+    panel per row entrant (in `order`, those with at least one curve), up to 4 per line: a
+    line per opponent in the opponent's colour and style (`opponent_styles`, shared with the
+    strip plot and named in one legend), its 95% band shaded. Panels share both axes, the
+    value axis labelled `value_label`, so panels compare at a glance.
+
+    Size: 3.0 x 2.1-in panels at 100 dpi; about 1280 px wide with 4 columns.
+    """
+    rows = [row for row in order if any((row, column) in curves for column in order)]
+    if not rows:
+        _no_data_png(path, title)
+        return
+    styles = opponent_styles(order)
+    opponents = [c for c in order if any((row, c) in curves for row in rows)]
+    legend = [_legend_line(styles[name], linewidth=1.4, label=name) for name in opponents]
+    legend_title = "against (line colour and style)"
+    with _panel_figure(path, title, legend, legend_title, len(rows), 0.35) as panels:
+        for (axis, first_column, lowest), row in zip(panels, rows, strict=True):
+            axis.set_title(row, fontsize=9)
+            for column in order:
+                curve = curves.get((row, column))
+                if curve is None:
+                    continue
+                colour, line_style = styles[column]
+                x = np.asarray(curve.iterations, dtype=float)
+                mean = np.asarray(curve.mean, dtype=float)
+                half = np.asarray(curve.half_width, dtype=float)
+                axis.plot(x, mean, color=colour, linestyle=line_style, linewidth=1.1)
+                axis.fill_between(
+                    x, mean - half, mean + half, color=colour, alpha=BAND_ALPHA, linewidth=0
+                )
+            axis.grid(alpha=0.3, linewidth=0.5)
+            axis.tick_params(labelsize=7)
+            if first_column:
+                axis.set_ylabel(value_label, fontsize=8)
+            if lowest:
+                axis.set_xlabel("learning iteration", fontsize=8)
 
 
 def response_graph_png(
@@ -525,6 +561,36 @@ def _header(
         title=legend_title,
         title_fontsize=8,
     )
+
+
+@contextmanager
+def _panel_figure(
+    path: FilePath,
+    title: str,
+    legend: list[Any],
+    legend_title: str | None,
+    count: int,
+    below_inches: float,
+) -> Iterator[list[tuple[Any, bool, bool]]]:
+    """A figure of `count` panels of PANEL_WIDTH x PANEL_HEIGHT inches, up to PANEL_COLUMNS
+    to a line, under a header with the title and one shared legend, with `below_inches` kept
+    under the grid for tick labels; yields `_panels`' list and saves the figure to `path`."""
+    plt = _pyplot()
+    columns = min(PANEL_COLUMNS, count)
+    header_inches = _header_inches(len(legend), LEGEND_COLUMNS) + (0.2 if legend_title else 0)
+    part_inches = math.ceil(count / columns) * PANEL_HEIGHT_INCHES + below_inches
+    with plt.style.context("default"):
+        figure = plt.figure(
+            figsize=(columns * PANEL_WIDTH_INCHES + 0.6, header_inches + part_inches),
+            layout="constrained",
+        )
+        try:
+            header, body = figure.subfigures(2, 1, height_ratios=[header_inches, part_inches])
+            _header(header, title, legend, legend_title)
+            yield _panels(body, count, columns)
+            _save(figure, path)
+        finally:
+            plt.close(figure)
 
 
 def _panels(container: Any, count: int, columns: int) -> list[tuple[Any, bool, bool]]:

@@ -877,6 +877,13 @@ EVALUATIONS = [
     "papers' evaluation).",
 ]
 
+#: under the overall ranking: the report opens with results; definitions and metadata close it
+READING_GUIDE = (
+    "Each game's section below opens with its pictures and rankings; every number is defined "
+    "under {how}, and what each entrant assumes (white-box access, pretraining, extensions, "
+    "profile overrides) is listed under {entrants}, at the end."
+)
+
 
 def _league_agents_table(section: dict[str, Any]) -> _Table:
     rows = [
@@ -1022,12 +1029,16 @@ def _provenance(run: dict[str, Any]) -> str:
 def render_markdown(board: dict[str, Any]) -> str:
     title, facts = _heading(board)
     lines = [f"# {title}", "", facts[0], "", *(f"- {fact}" for fact in facts[1:]), ""]
-    lines += ["## How to read it", "", *(f"- {d}" for d in DEFINITIONS), ""]
-    if board.get("league"):
-        lines += ["## Two evaluations", "", *(f"- {e}" for e in EVALUATIONS), ""]
     lines += ["## Overall ranking", "", *(f"**{n}**\n" for n in _partial_notes(board))]
     lines += [board.get("overall_rule", ""), "", _overall_table(board).markdown(), ""]
-    lines += ["## Entrants", "", _entrants_table(board).markdown(), ""]
+    lines += [
+        READING_GUIDE.format(
+            how="[How to read it](#how-to-read-it)", entrants="[Entrants](#entrants)"
+        ),
+        "",
+    ]
+    if board.get("league"):
+        lines += ["## Two evaluations", "", *(f"- {e}" for e in EVALUATIONS), ""]
     for name, section in board["games"].items():
         lines += [f"## {name}", "", *_figure_lines(board, name)]
         lines += ["### Ranking against the field", "", _ranking_table(section).markdown(), ""]
@@ -1066,6 +1077,8 @@ def render_markdown(board: dict[str, Any]) -> str:
                 lines += [*(f"- {item}" for item in block), ""]
             else:
                 lines += [block, ""]
+    lines += ["## How to read it", "", *(f"- {d}" for d in DEFINITIONS), ""]
+    lines += ["## Entrants", "", _entrants_table(board).markdown(), ""]
     return "\n".join(lines)
 
 
@@ -1121,8 +1134,16 @@ def render_html(board: dict[str, Any]) -> str:
         f"<h1>{html.escape(title)}</h1>",
         f"<p>{_inline(facts[0])}</p>",
         "<ul>" + "".join(f"<li>{_inline(f)}</li>" for f in facts[1:]) + "</ul>",
-        "<h2>How to read it</h2>",
-        "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS) + "</ul>",
+        "<h2>Overall ranking</h2>",
+        *(f"<p><strong>{html.escape(note)}</strong></p>" for note in _partial_notes(board)),
+        f"<p>{html.escape(board.get('overall_rule', ''))}</p>",
+        _overall_table(board).html(),
+        "<p>"
+        + READING_GUIDE.format(
+            how="<a href='#how-to-read-it'>How to read it</a>",
+            entrants="<a href='#entrants'>Entrants</a>",
+        )
+        + "</p>",
         *(
             ["<h2>Two evaluations</h2>", "<ul>"]
             + [f"<li>{html.escape(e)}</li>" for e in EVALUATIONS]
@@ -1130,12 +1151,6 @@ def render_html(board: dict[str, Any]) -> str:
             if board.get("league")
             else []
         ),
-        "<h2>Overall ranking</h2>",
-        *(f"<p><strong>{html.escape(note)}</strong></p>" for note in _partial_notes(board)),
-        f"<p>{html.escape(board.get('overall_rule', ''))}</p>",
-        _overall_table(board).html(),
-        "<h2>Entrants</h2>",
-        _entrants_table(board).html(),
     ]
     for name, section in board["games"].items():
         parts += [
@@ -1169,7 +1184,14 @@ def render_html(board: dict[str, Any]) -> str:
             if heading:
                 parts.append(f"<h3>{html.escape(heading)}</h3>")
             parts.append(_html_block(block))
-    parts += [SORT_SCRIPT, "</body></html>"]
+    parts += [
+        "<h2 id='how-to-read-it'>How to read it</h2>",
+        "<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in DEFINITIONS) + "</ul>",
+        "<h2 id='entrants'>Entrants</h2>",
+        _entrants_table(board).html(),
+        SORT_SCRIPT,
+        "</body></html>",
+    ]
     return "\n".join(parts) + "\n"
 
 
@@ -1347,7 +1369,7 @@ def write_report(
         document = None
     out.mkdir(parents=True, exist_ok=True)
     board = build_leaderboard(plan, records, runs, damaged)
-    written = _write_figures(out, board)
+    written = _write_figures(out, board, plan, curves)
     if document is not None:
         _write_atomically(out / SUMMARY_FILE, _summary_text(document).encode())
         written.append(out / SUMMARY_FILE)
@@ -1362,13 +1384,15 @@ def write_report(
     return written
 
 
-def _write_figures(out: Path, board: dict[str, Any]) -> list[Path]:
+def _write_figures(
+    out: Path, board: dict[str, Any], plan: dict[str, Any], curves: dict[str, Any]
+) -> list[Path]:
     """Draw every figure into a staging directory, move each into place, and list them in
     the board (`figures`: section -> [{file, caption}]) for the pages that show them."""
     staging = out / ".figures.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    drawn = write_figures(staging, board)
+    drawn = write_figures(staging, board, plan, curves)
     written = []
     for files in drawn.values():
         for name, _ in files:

@@ -269,3 +269,30 @@ def test_response_graph_degenerate_and_invalid(tmp_path):
     read_png(tmp_path / "empty.png")
     with pytest.raises(ValueError, match="not in the order"):
         figures.response_graph_png(tmp_path / "x.png", "t", ["a"], {}, [("a", "zzz", 0.5)])
+
+
+def test_learning_curves(tmp_path):
+    rng = np.random.default_rng(0)
+    iterations = np.arange(1, 26) * 4
+    curves = {
+        (a, b): figures.Curve(
+            iterations, np.cumsum(rng.normal(0, 0.1, 25)) - 1, rng.uniform(0, 0.2, 25)
+        )
+        for a in NAMES
+        for b in NAMES
+    }
+    curves[NAMES[0], NAMES[1]] = figures.Curve(iterations, np.full(25, -2.0), np.full(25, np.nan))
+    image = assert_reproducible(
+        tmp_path,
+        lambda path: figures.learning_curves_png(path, "ipd", NAMES, curves, "reward per step"),
+    )
+    # 16 panels, 4 to a line, and a legend of 16 opponents: at page width, unscaled
+    assert image.shape[1] <= 1400
+
+
+def test_learning_curves_degenerate(tmp_path):
+    one = {("x", "x"): figures.Curve(np.array([1.0]), np.array([0.5]), np.array([0.0]))}
+    figures.learning_curves_png(tmp_path / "one.png", "t", ["x"], one, "v")
+    read_png(tmp_path / "one.png")
+    figures.learning_curves_png(tmp_path / "empty.png", "t", ["x", "y"], {}, "v")
+    read_png(tmp_path / "empty.png")

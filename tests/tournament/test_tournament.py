@@ -22,6 +22,7 @@ import torch
 from shaping.cli import main
 from shaping.tournament.run import LOCK_FILE
 from shaping.tournament.store import STORE_FILE, ResultStore
+from tests.tournament.browser import chromium, probe_page
 from tests.tournament.helpers import BASELINES, results_without_provenance, zoo_copy
 
 REPORT = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "index.html")
@@ -52,6 +53,27 @@ class _Page(HTMLParser):
         if tag == "img":
             self.images.append(dict(attrs)["src"])
         self.tables += tag == "table"
+
+
+def assert_page_reads_well(page: Path, board: dict) -> None:
+    """The report page in a real browser: no script error, the results first and every
+    section there, every figure loaded and within the window, nothing wider than the window,
+    and a click on a column heading sorts its table."""
+    seen = probe_page(page)
+    assert seen["errors"] == []
+    expected = ["Overall ranking", "Two evaluations", *board["games"]]
+    expected += [f"League: {game}" for game in board["league"]]
+    assert seen["headings"] == [*expected, "How to read it", "Entrants"]
+    assert [src for src, _, _ in seen["images"]] == [
+        f["file"] for files in board["figures"].values() for f in files
+    ]
+    assert all(loaded for _, loaded, _ in seen["images"])
+    assert all(0 < width <= seen["clientWidth"] for _, _, width in seen["images"])
+    assert seen["scrollWidth"] <= seen["clientWidth"]
+    # the overall table (best first) sorted by its score column, lowest first
+    scores = [float(text.split()[0]) for text in seen["sortedAfter"]]
+    assert sorted(seen["sortedBefore"]) == sorted(seen["sortedAfter"])
+    assert scores == sorted(scores) and seen["sortedAfter"] != seen["sortedBefore"]
 
 
 def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
@@ -132,6 +154,8 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     figures = [f["file"] for files in board["figures"].values() for f in files]
     assert sorted(page.images) == sorted(figures)
     assert page.tables >= 2 + 3 * 4
+    if chromium() is not None:
+        assert_page_reads_well(out / "index.html", board)
 
     # TensorBoard: one run per match and seed, holding the stored per-iteration numbers
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -345,7 +369,7 @@ def test_failing_matches_are_recorded_and_the_others_still_play(tmp_path, capsys
     assert "### Failed matches" in markdown and "non-finite reward at iteration 3" in markdown
     assert "**Partial ranking on ipd: 5 cells failed or not played yet" in markdown
     assert "unranked (no finished match): exploding." in markdown
-    overall_section = markdown.split("## Overall ranking")[1].split("## Entrants")[0]
+    overall_section = markdown.split("## Overall ranking")[1].split("\n## ")[0]
     rows = {
         row.split(" | ")[1]: row.strip("| ").split(" | ")
         for row in overall_section.splitlines()
