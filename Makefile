@@ -13,14 +13,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_INSTALL := $(PIP) install -q -c constraints.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install test test-slow tournament pinned bench lint format clean
+.PHONY: install test test-slow tournament pinned bench docs lint format clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) torch==2.13.0
-	$(PIP_INSTALL) -e '.[dev,ray,rllib,pettingzoo,axelrod,metagame]'
+	$(PIP_INSTALL) -e '.[dev,ray,rllib,pettingzoo,axelrod,metagame,docs,notebook]'
 	$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__; assert not torch.version.cuda, 'a CUDA build of torch was installed'"
 	touch $(STAMP)
 
@@ -41,6 +41,10 @@ pinned: install
 bench: install
 	$(BIN)/python -m shaping.bench
 
+# the documentation site from docs/ into site/ (strict: a broken link or anchor fails)
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
+
 lint: install
 	$(BIN)/ruff check shaping algorithms games tests
 
@@ -48,4 +52,4 @@ format: install
 	$(BIN)/ruff format shaping algorithms games tests
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info site

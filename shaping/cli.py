@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, NoReturn
 
 import yaml
 
+from shaping.api import MatchLabels, build_players, monitored_match
 from shaping.contracts.errors import ConfigError, UnsupportedError, ZooError
 from shaping.engine.paths import check_output_dir, check_output_file
 
@@ -169,22 +170,14 @@ def cmd_match(args: argparse.Namespace) -> int:
     from shaping.engine.runtime import check_fits, resolve_device
 
     registry = _load_registry(args)
-    game_entry = registry.game(args.game, "--game")
-    entries = (registry.algorithm(args.a, "--a"), registry.algorithm(args.b, "--b"))
-    for flag, entry in zip(("--a", "--b"), entries, strict=True):
-        reason = entry.unsupported_reason(game_entry.name)
-        if reason:
-            raise ConfigError(f"{flag}: {entry.name} cannot play {game_entry.name}: {reason}")
-    players = tuple(
-        entry.build(game_entry.name, dict(overrides), flag)
-        for entry, overrides, flag in zip(
-            entries, (args.set_a, args.set_b), ("--set-a", "--set-b"), strict=True
-        )
+    labels = MatchLabels("--game", "--a", "--b", "--set-a", "--set-b")
+    game_entry, players = build_players(
+        registry, args.game, args.a, args.b, args.set_a, args.set_b, labels
     )
     device = resolve_device(args.device)
     if args.json not in (None, "-"):
         check_output_file("--json", args.json)
-    if any(entry.cls.pretrained for entry in entries):
+    if any(player.pretrained for player in players):
         check_output_dir("--artifacts", ArtifactCache(args.artifacts).root)
     game = game_entry.build(device)
     seeds = args.seeds or game_entry.seeds
@@ -194,7 +187,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         seeds,
     )
     iterations = args.iterations or game_entry.iterations
-    result = _monitored_match(
+    result = monitored_match(
         game,
         players,
         seeds,
@@ -206,40 +199,6 @@ def cmd_match(args: argparse.Namespace) -> int:
     summary = result.summary()
     _print_summary(summary, _format_summary(summary), args.json)
     return 0
-
-
-def _monitored_match(
-    game: Any,
-    players: Any,
-    seeds: int,
-    iterations: int,
-    seed: int,
-    artifacts: Any,
-    label: str,
-) -> Any:
-    """run_match with a progress bar of both players' reward per step."""
-    from shaping.contracts.algorithm import TrainingContext
-    from shaping.engine.match import run_match
-    from shaping.engine.training_monitor import TrainingMonitor
-
-    monitor = TrainingMonitor(TrainingContext(), total=iterations, label=label)
-
-    def report(iteration: int, rewards: Any, metrics: Any) -> None:
-        reward_a, reward_b = (float(reward.mean()) for reward in rewards)
-        monitor.update(iteration + 1, {"reward_a": reward_a, "reward_b": reward_b})
-
-    try:
-        return run_match(
-            game,
-            players,
-            seeds=seeds,
-            iterations=iterations,
-            seed=seed,
-            artifacts=artifacts,
-            on_iteration=report,
-        )
-    finally:
-        monitor.close()
 
 
 def _print_summary(summary: dict[str, Any], text: str, json_path: str | None) -> None:
@@ -399,7 +358,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         if agent.pretrained:
             pinned.provide(artifacts, agent.artifact_name, game.name, agent.artifact_key(game))
         agent.prepare(game, artifacts, TrainingContext())
-    result = _monitored_match(
+    result = monitored_match(
         game,
         (agent_a, agent_b),
         pairings,

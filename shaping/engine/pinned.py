@@ -151,7 +151,7 @@ def read_manifest(root: Path = PINNED_DIR) -> list[PinnedEntry]:
 
 def _write_manifest(root: Path, entries: list[PinnedEntry]) -> None:
     document = {
-        "about": "Pinned artifacts (shaping/engine/pinned.py, README 'Pinned artifacts'): "
+        "about": "Pinned artifacts (shaping/engine/pinned.py, docs/league.md 'Pinned artifacts'): "
         "`command` at `commit` reproduces each file's `fingerprint` bit for bit on this "
         "project's CPU machine; `make pinned` retrains the stale ones.",
         "artifacts": [asdict(entry) for entry in sorted(entries, key=lambda e: e.artifact)],

@@ -1,7 +1,7 @@
 """Does one report reproduce another? (`shaping compare REPORT REPORT`)
 
-Bit-identical numbers need the same code, libraries and CPU kernels (see the README's
-"Tournaments"); across machines a reproduction is statistical. Two reports agree on a
+Bit-identical numbers need the same code, libraries and CPU kernels (see
+docs/tournaments.md); across machines a reproduction is statistical. Two reports agree on a
 head-to-head cell when the difference of their mean rewards lies inside the 95% interval of
 that difference, sqrt(ci_a^2 + ci_b^2) for two independent Student-t half-widths: the
 normal approximation of the difference of two independent means. The rankings agree when

@@ -1009,7 +1009,7 @@ def _provenance(run: dict[str, Any]) -> str:
     """One run that computed matches of this report: how, from which code, when, how long."""
     commit = run["commit"] or "unknown commit"
     in_report = f"; {run['in_report']} of them in this report" if "in_report" in run else ""
-    # torch picks its CPU kernels by instruction set, and their last bits differ (see README)
+    # torch picks its CPU kernels by instruction set, whose last bits differ (docs/tournaments.md)
     kernels = f", torch CPU kernels {run['cpu_kernels']}" if "cpu_kernels" in run else ""
     model = f" ({run['cpu']})" if "cpu" in run else ""
     if not run.get("finished", True):
