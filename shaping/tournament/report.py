@@ -1195,8 +1195,52 @@ def render_html(board: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _section_csv_rows(
+    writer: csv.DictWriter, prefix: str, game: str, section: dict[str, Any]
+) -> None:
+    """A section's ranking rows and head-to-head cell rows, its tables named with `prefix`
+    ("" for learning together, "league_" for the league)."""
+    for entry in section["ranking"]:
+        writer.writerow(
+            {
+                "table": f"{prefix}ranking",
+                "game": game,
+                "rank": entry["rank"],
+                "algorithm": entry["algorithm"],
+                "reward_mean": entry["mean"],
+                "reward_ci95": entry["ci95"],
+                "normalised": entry["normalised"],
+                "note": f"opponents: {entry['opponents']}",
+            }
+        )
+    for x, row in section["head_to_head"].items():
+        for y, cell in row.items():
+            metrics = section["metrics"] or [None]
+            for metric in metrics:
+                stat = cell.get("metrics", {}).get(metric, {}) if metric else {}
+                writer.writerow(
+                    {
+                        "table": f"{prefix}head_to_head",
+                        "game": game,
+                        "algorithm": x,
+                        "opponent": y,
+                        "reward_mean": cell.get("reward", {}).get("mean"),
+                        "reward_ci95": cell.get("reward", {}).get("ci95"),
+                        "welfare_mean": cell.get("welfare", {}).get("mean"),
+                        "welfare_ci95": cell.get("welfare", {}).get("ci95"),
+                        "metric": metric,
+                        "metric_mean": stat.get("mean"),
+                        "metric_ci95": stat.get("ci95"),
+                        "status": cell["status"],
+                    }
+                )
+
+
 def render_csv(board: dict[str, Any]) -> str:
-    """One long table: overall rows, per-game ranking rows, and head-to-head cell rows."""
+    """One long table: overall rows; per game the ranking and head-to-head cell rows of
+    learning together (tables `ranking`, `head_to_head`) and of the league (`league_ranking`,
+    `league_head_to_head`) with its exploitability probe (`exploitability`: the agents'
+    reward against the exploiter and the exploiter's against them); n/a cells, failures."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -1212,40 +1256,24 @@ def render_csv(board: dict[str, Any]) -> str:
             }
         )
     for game, section in board["games"].items():
-        for entry in section["ranking"]:
-            writer.writerow(
-                {
-                    "table": "ranking",
-                    "game": game,
-                    "rank": entry["rank"],
-                    "algorithm": entry["algorithm"],
-                    "reward_mean": entry["mean"],
-                    "reward_ci95": entry["ci95"],
-                    "normalised": entry["normalised"],
-                    "note": f"opponents: {entry['opponents']}",
-                }
-            )
-        for x, row in section["head_to_head"].items():
-            for y, cell in row.items():
-                metrics = section["metrics"] or [None]
-                for metric in metrics:
-                    stat = cell.get("metrics", {}).get(metric, {}) if metric else {}
-                    writer.writerow(
-                        {
-                            "table": "head_to_head",
-                            "game": game,
-                            "algorithm": x,
-                            "opponent": y,
-                            "reward_mean": cell.get("reward", {}).get("mean"),
-                            "reward_ci95": cell.get("reward", {}).get("ci95"),
-                            "welfare_mean": cell.get("welfare", {}).get("mean"),
-                            "welfare_ci95": cell.get("welfare", {}).get("ci95"),
-                            "metric": metric,
-                            "metric_mean": stat.get("mean"),
-                            "metric_ci95": stat.get("ci95"),
-                            "status": cell["status"],
-                        }
-                    )
+        _section_csv_rows(writer, "", game, section)
+    for game, section in board.get("league", {}).items():
+        _section_csv_rows(writer, "league_", game, section)
+        for name, entry in section["exploitability"].items():
+            # both sides, as a head-to-head cell reads: the row's reward against the column
+            for row, column, side in ((name, EXPLOITER, "agent"), (EXPLOITER, name, "exploiter")):
+                stat = entry.get(side) or {}
+                writer.writerow(
+                    {
+                        "table": "exploitability",
+                        "game": game,
+                        "algorithm": row,
+                        "opponent": column,
+                        "reward_mean": stat.get("mean"),
+                        "reward_ci95": stat.get("ci95"),
+                        "status": entry["status"],
+                    }
+                )
     for item in board["not_applicable"]:
         writer.writerow(
             {

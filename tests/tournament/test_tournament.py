@@ -128,6 +128,21 @@ def test_quick_profile_end_to_end_on_the_baselines(tmp_path, capsys):
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert sum(r["table"] == "head_to_head" for r in rows) == 75
     assert sum(r["table"] == "ranking" for r in rows) == 15
+    # the league's tables too: 5 x 5 cells on each of its 2 games, both sides of each probe
+    assert sum(r["table"] == "league_head_to_head" for r in rows) == 50
+    assert sum(r["table"] == "league_ranking" for r in rows) == 10
+    probes = [r for r in rows if r["table"] == "exploitability"]
+    assert len(probes) == 5 * 2 * 2
+    sucker = next(
+        r
+        for r in rows
+        if r["table"] == "league_head_to_head"
+        and (r["game"], r["algorithm"], r["opponent"])
+        == ("ipd", "always_cooperate", "always_defect")
+    )
+    assert float(sucker["reward_mean"]) == pytest.approx(-3.0, abs=1e-5)
+    taken = next(p for p in probes if (p["game"], p["opponent"]) == ("ipd", "always_cooperate"))
+    assert float(taken["reward_mean"]) == exploited["exploiter"]["mean"]
     assert [r["algorithm"] for r in rows if r["table"] == "overall"] == [
         e["algorithm"] for e in board["overall"]
     ]
