@@ -61,9 +61,14 @@ from shaping.tournament.store import MatchRecord, ResultStore
 FINAL_FRACTION = 0.1
 #: what `shaping report` rebuilds the report from when the store is not there (a fresh clone)
 SUMMARY_FILE = "results.summary.json"
-SUMMARY_FORMAT = "shaping-report-summary/2"
-#: formats `shaping report` still reads (format 1 has no learning curves)
-READABLE_SUMMARY_FORMATS = ("shaping-report-summary/1", SUMMARY_FORMAT)
+SUMMARY_FORMAT = "shaping-report-summary/3"
+#: formats `shaping report` still reads (format 1 has no learning curves; formats 1 and 2 hold
+#: the league's cross-play matches per seed pairing, format 3 per agent of each seat)
+READABLE_SUMMARY_FORMATS = (
+    "shaping-report-summary/1",
+    "shaping-report-summary/2",
+    SUMMARY_FORMAT,
+)
 #: learning-curve points kept per learning-together match (evenly spaced, the last included)
 CURVE_POINTS = 25
 #: reference payoffs closer than this are "the same" (zero-sum games): rank normalisation
@@ -185,16 +190,53 @@ def _per_agent(values: np.ndarray, agents: int | None, seat: int) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class LeagueMeans:
+    """A league cross-play match's final-window means per agent of each seat: `rewards[s]`
+    [n_s, 2] holds both seats' reward per step averaged over the seed pairings that seat s's
+    agent played (n_s: that side's agent count), `metrics[name][s]` likewise. All the report
+    reads of such a match, n_a + n_b rows instead of n_a · n_b (what keeps the summary small)."""
+
+    rewards: tuple[np.ndarray, np.ndarray]
+    metrics: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def league_means(record: MatchRecord, agents: tuple[int, int]) -> LeagueMeans:
+    """A finished league match's LeagueMeans, `agents` the two sides' agent counts."""
+    rewards, metrics = final_window_means(record)
+
+    def by_seat(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seat_0, seat_1 = (
+            np.stack([_per_agent(values[:, col], agents[seat], seat) for col in (0, 1)], axis=1)
+            for seat in (0, 1)
+        )
+        return seat_0, seat_1
+
+    return LeagueMeans(by_seat(rewards), {name: by_seat(v) for name, v in metrics.items()})
+
+
+def league_agent_counts(plan: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """match key -> (agents of seat a, agents of seat b), for the league's cross-play matches."""
+    counts = {}
+    for cell in plan["cells"]:
+        if cell.get("section") == LEAGUE and cell["key"] is not None:
+            entrants = plan["league"][cell["game"]]["entrants"]
+            counts[cell["key"]] = (entrants[cell["a"]]["agents"], entrants[cell["b"]]["agents"])
+    return counts
+
+
 def _seatings(
     x: str,
     y: str,
     cells: dict[tuple[str, str], dict[str, Any]],
     records: dict[str, Any],
     agents: int | None = None,
+    league: dict[str, LeagueMeans] | None = None,
 ) -> tuple[list[_Seating], list[str]]:
     """X's finished seatings against Y, and the states of the others. In the league
     (`agents`: X's agent count) each array is per X agent, not per seed pairing, so that
-    opponents with different agent counts stack and intervals are over X's agents."""
+    opponents with different agent counts stack and intervals are over X's agents; a
+    cross-play match is read from its LeagueMeans (`league`, by match key)."""
     plan = [(cells[x, x], None)] if x == y else [(cells[x, y], 0), (cells[y, x], 1)]
     seatings, problems = [], []
     for cell, seat in plan:
@@ -204,6 +246,9 @@ def _seatings(
             continue
         if not record.done:
             problems.append("failed")
+            continue
+        if league is not None and cell["key"] in league:
+            seatings.append(_league_seating(league[cell["key"]], seat))
             continue
         rewards, metrics = final_window_means(record)
         welfare = rewards.sum(axis=1)
@@ -233,6 +278,22 @@ def _seatings(
                 )
             )
     return seatings, problems
+
+
+def _league_seating(means: LeagueMeans, seat: int | None) -> _Seating:
+    """X's side of a cross-play match, per X agent: X in `seat` (None: both seats are X)."""
+
+    def mine(by_seat: tuple[np.ndarray, np.ndarray], welfare: bool = False) -> np.ndarray:
+        def side(s: int) -> np.ndarray:
+            return by_seat[s].sum(axis=1) if welfare else by_seat[s][:, s]
+
+        return (side(0) + side(1)) / 2 if seat is None else side(seat)
+
+    return _Seating(
+        mine(means.rewards),
+        mine(means.rewards, welfare=True),
+        {name: mine(values) for name, values in means.metrics.items()},
+    )
 
 
 def _status(seatings: list[_Seating], problems: list[str]) -> str:
@@ -265,7 +326,10 @@ def _rank_scores(ranking: list[dict[str, Any]]) -> list[float]:
 
 
 def _game_section(
-    game: _Game, records: dict[str, Any], agents: dict[str, int] | None = None
+    game: _Game,
+    records: dict[str, Any],
+    agents: dict[str, int] | None = None,
+    league: dict[str, LeagueMeans] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[np.ndarray]]]:
     """A game's head-to-head cells and ranking, and each entrant's per-seed samples against
     each opponent (what the overall score's bootstrap resamples); `agents` (league: entrant
@@ -278,7 +342,7 @@ def _game_section(
         head_to_head[x] = {}
         for y in names:
             seatings, problems = _seatings(
-                x, y, game.cells, records, None if agents is None else agents[x]
+                x, y, game.cells, records, None if agents is None else agents[x], league
             )
             status = _status(seatings, problems)
             cell: dict[str, Any] = {"status": status, "seatings": len(seatings)}
@@ -363,10 +427,11 @@ def _exploitability(
 
 
 def _league_sections(
-    plan: dict[str, Any], records: dict[str, Any]
+    plan: dict[str, Any], records: dict[str, Any], league: dict[str, LeagueMeans]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, list[np.ndarray]]]]:
-    """Per league game: the cross-play section of its frozen agents (as a game section), its
-    agents, and the exploitability table; and its per-agent samples (see _game_section)."""
+    """Per league game: the cross-play section of its frozen agents (as a game section, its
+    matches read from `league`), its agents, and the exploitability table; and its per-agent
+    samples (see _game_section)."""
     sections, samples = {}, {}
     for game_name, info in plan.get("league", {}).items():
         names = [e["name"] for e in plan["entrants"] if e["name"] in info["entrants"]]
@@ -390,7 +455,7 @@ def _league_sections(
             elif cell.get("section") == EXPLOITABILITY:
                 probes[cell["a"], cell["b"]] = cell
         counts = {name: info["entrants"][name]["agents"] for name in names}
-        section, samples[game_name] = _game_section(game, records, counts)
+        section, samples[game_name] = _game_section(game, records, counts, league)
         sections[game_name] = section | {
             "settings": settings,
             "agents": info["entrants"],
@@ -421,15 +486,34 @@ def runs_in_report(runs: list[dict[str, Any]], keys: set[str]) -> list[dict[str,
     return listed
 
 
+def all_league_means(
+    plan: dict[str, Any],
+    records: dict[str, MatchRecord],
+    given: dict[str, LeagueMeans] | None = None,
+) -> dict[str, LeagueMeans]:
+    """Every finished cross-play match's LeagueMeans: `given` ones (a summary's), the others
+    reduced from their records."""
+    means = dict(given or {})
+    for key, agents in league_agent_counts(plan).items():
+        record = records.get(key)
+        if key not in means and record is not None and record.done and record.rewards is not None:
+            means[key] = league_means(record, agents)
+    return means
+
+
 def build_leaderboard(
     plan: dict[str, Any],
     records: dict[str, MatchRecord],
     runs: list[dict[str, Any]] | None = None,
     damaged: dict[str, str] | None = None,
+    league: dict[str, LeagueMeans] | None = None,
 ) -> dict[str, Any]:
     """The whole leaderboard as one JSON-friendly document (what leaderboard.json holds);
     `runs` is the provenance of every run that played into the store (ResultStore.runs), of
-    which the report names those that computed its matches (`runs_in_report`)."""
+    which the report names those that computed its matches (`runs_in_report`). Cross-play
+    matches are read as their LeagueMeans: given in `league` (a summary's), else reduced
+    from `records`."""
+    league = all_league_means(plan, records, league)
     games: dict[str, _Game] = {}
     for name, info in plan["games"].items():
         entrants = [e["name"] for e in plan["entrants"] if name not in e["not_applicable"]]
@@ -456,12 +540,12 @@ def build_leaderboard(
     sections, samples = {}, {}
     for name, game in games.items():
         sections[name], samples[name] = _game_section(game, records)
-    league, league_samples = _league_sections(plan, records)
-    for section in [*sections.values(), *league.values()]:
+    league_board, league_samples = _league_sections(plan, records, league)
+    for section in [*sections.values(), *league_board.values()]:
         section["metagame"] = metagame_rankings(section)
-    ranked = [game for game in plan.get("league_ranked", []) if game in league]
+    ranked = [game for game in plan.get("league_ranked", []) if game in league_board]
     # the overall score of a game reads the league where the plan says the literature does
-    scored_sections = sections | {game: league[game] for game in ranked}
+    scored_sections = sections | {game: league_board[game] for game in ranked}
     scored_samples = samples | {game: league_samples[game] for game in ranked}
     overall = _overall(plan["entrants"], scored_sections, scored_samples)
     planned = {cell["key"] for cell in plan["cells"] if cell["key"] is not None}
@@ -484,7 +568,7 @@ def build_leaderboard(
             | section
             for name, section in sections.items()
         },
-        "league": league,
+        "league": league_board,
         "league_ranked": ranked,
         "overall": overall,
         "overall_rule": _overall_rule(list(sections), ranked),
@@ -1307,17 +1391,27 @@ def summary_document(
     curves: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything the report is built from: the plan, the runs, each match's final-window
-    means per seed (float64, exact through JSON) and the learning-together matches' compact
-    learning curves (`match_curve`). Small enough to commit next to a report, so that
-    `shaping report` rebuilds it on a fresh clone."""
+    means (float64, exact through JSON) per seed, or for a league cross-play match per agent
+    of each seat (its LeagueMeans: all the report reads of it), and the learning-together
+    matches' compact learning curves (`match_curve`). Small enough to commit next to a
+    report, so that `shaping report` rebuilds it on a fresh clone."""
+    league = all_league_means(plan, records)
     matches = {}
     for key, record in records.items():
         entry: dict[str, Any] = {"status": record.status, "attempts": record.attempts}
         if record.done:
-            rewards, metrics = final_window_means(record)
             entry["evaluation"] = record.evaluation
-            entry["final_rewards"] = rewards.tolist()
-            entry["final_metrics"] = {name: values.tolist() for name, values in metrics.items()}
+            if key in league:
+                means = league[key]
+                entry["final_rewards_by_seat"] = [seat.tolist() for seat in means.rewards]
+                entry["final_metrics_by_seat"] = {
+                    name: [seat.tolist() for seat in values]
+                    for name, values in means.metrics.items()
+                }
+            else:
+                rewards, metrics = final_window_means(record)
+                entry["final_rewards"] = rewards.tolist()
+                entry["final_metrics"] = {name: values.tolist() for name, values in metrics.items()}
             if key in curves:
                 entry["curve"] = curves[key]
         else:
@@ -1342,34 +1436,63 @@ def _summary_text(document: dict[str, Any]) -> str:
     return json.dumps(head)[:-1] + ',\n"matches": {\n' + matches + "\n}}\n"
 
 
-def read_summary(
-    path: Path,
-) -> tuple[dict[str, Any], dict[str, MatchRecord], list[Any], dict[str, str], dict[str, Any]]:
-    """(plan, records, runs, damaged, curves) from a summary file; each record holds its
-    final-window means as a one-iteration match, which the report reads exactly as the full
-    one; `curves` are the stored learning curves by match key."""
+def _seat_pair(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    seat_0, seat_1 = (np.asarray(seat, dtype=np.float64).reshape(-1, 2) for seat in values)
+    return seat_0, seat_1
+
+
+@dataclass
+class Summary:
+    """What a summary file holds (see summary_document), read back."""
+
+    plan: dict[str, Any]
+    #: each finished record holds its final-window means as a one-iteration match, which the
+    #: report reads exactly as the full one; a cross-play match's record has no arrays
+    records: dict[str, MatchRecord]
+    runs: list[Any]
+    damaged: dict[str, str]
+    #: the stored learning curves by match key
+    curves: dict[str, Any]
+    #: the cross-play matches' LeagueMeans by match key
+    league: dict[str, LeagueMeans]
+
+
+def read_summary(path: Path) -> Summary:
+    """A summary file, read back (formats 1 to 3; format 1 has no learning curves, and
+    formats before 3 hold cross-play matches per seed pairing)."""
     try:
         document = json.loads(path.read_text())
         if document.get("format") not in READABLE_SUMMARY_FORMATS:
             raise ValueError(
                 f"format {document.get('format')!r}, expected one of {READABLE_SUMMARY_FORMATS}"
             )
-        records, curves = {}, {}
+        records, curves, league = {}, {}, {}
         for key, entry in document["matches"].items():
             if "curve" in entry:
                 curves[key] = entry["curve"]
             record = MatchRecord(key, entry["status"], attempts=entry["attempts"])
             if record.done:
                 record.evaluation = entry["evaluation"]
-                record.rewards = np.asarray(entry["final_rewards"], dtype=np.float64)[None]
-                record.metrics = {
-                    name: np.asarray(values, dtype=np.float64)[None]
-                    for name, values in entry["final_metrics"].items()
-                }
+                if "final_rewards_by_seat" in entry:
+                    league[key] = LeagueMeans(
+                        _seat_pair(entry["final_rewards_by_seat"]),
+                        {
+                            name: _seat_pair(values)
+                            for name, values in entry["final_metrics_by_seat"].items()
+                        },
+                    )
+                else:
+                    record.rewards = np.asarray(entry["final_rewards"], dtype=np.float64)[None]
+                    record.metrics = {
+                        name: np.asarray(values, dtype=np.float64)[None]
+                        for name, values in entry["final_metrics"].items()
+                    }
             else:
                 record.error = entry["error"]
             records[key] = record
-        return document["plan"], records, document["runs"], document["damaged"], curves
+        return Summary(
+            document["plan"], records, document["runs"], document["damaged"], curves, league
+        )
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ConfigError(f"{path}: not a readable report summary ({error})") from error
 
@@ -1389,14 +1512,17 @@ def write_report(
         damaged = store.quarantined
         curves = learning_curves(plan, records)
         document = summary_document(plan, records, runs, damaged, curves)
+        league = None
     else:
         if summary is None or out is None:
             raise ValueError("write_report needs a store, or a summary and an output directory")
         out = Path(out)
-        plan, records, runs, damaged, curves = read_summary(summary)
+        read = read_summary(summary)
+        plan, records, runs, damaged = read.plan, read.records, read.runs, read.damaged
+        curves, league = read.curves, read.league
         document = None
     out.mkdir(parents=True, exist_ok=True)
-    board = build_leaderboard(plan, records, runs, damaged)
+    board = build_leaderboard(plan, records, runs, damaged, league)
     written = _write_figures(out, board, plan, curves)
     if document is not None:
         _write_atomically(out / SUMMARY_FILE, _summary_text(document).encode())

@@ -242,3 +242,28 @@ def test_meta_game_rankings_of_a_cycle_are_uniform():
         assert meta["nash_averaging"][name]["nash_average"] == pytest.approx(0.0, abs=1e-6)
     edges = {(resident, mutant) for resident, mutant, _ in meta["alpharank"]["response_graph"]}
     assert edges == {("s", "r"), ("p", "s"), ("r", "p")}  # each resident falls to its beater
+
+
+def test_a_league_match_reduces_to_per_agent_means_of_each_seat():
+    """Cross-play pairing k meets seat a's agent k // n_b with seat b's agent k % n_b: the
+    report (and the summary) keep, per agent of each seat, both seats' means over its
+    pairings, and read a row entrant's cell per its own agent."""
+    from shaping.tournament.report import _league_seating, league_means
+
+    pairings = np.arange(6, dtype=np.float32)  # 2 agents in seat a, 3 in seat b
+    rewards = np.stack([pairings, 10 * pairings], axis=1)[None]  # [1 iteration, 6, 2]
+    metrics = {"cooperation": np.stack([pairings / 10, 1 - pairings / 10], axis=1)[None]}
+    means = league_means(MatchRecord("k", "done", "exact", rewards, metrics), (2, 3))
+    seat_a, seat_b = means.rewards
+    # seat a's agent 0 played pairings 0-2, agent 1 pairings 3-5
+    np.testing.assert_allclose(seat_a, [[1.0, 10.0], [4.0, 40.0]])
+    # seat b's agent j played pairings j and j + 3
+    np.testing.assert_allclose(seat_b, [[1.5, 15.0], [2.5, 25.0], [3.5, 35.0]])
+    as_b = _league_seating(means, 1)
+    np.testing.assert_allclose(as_b.own, [15.0, 25.0, 35.0])
+    np.testing.assert_allclose(as_b.welfare, [16.5, 27.5, 38.5])
+    np.testing.assert_allclose(as_b.metrics["cooperation"], [0.85, 0.75, 0.65])
+    # self-play (one entrant in both seats, equal counts): the mean of its two seats
+    square = league_means(MatchRecord("k", "done", "exact", rewards[:, :4], metrics), (2, 2))
+    both = _league_seating(square, None)
+    np.testing.assert_allclose(both.own, [(0.5 + 10.0) / 2, (2.5 + 20.0) / 2])
