@@ -130,16 +130,18 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def source_commit() -> str | None:
-    """The git commit of the zoo's checkout, suffixed `+modified` when tracked files differ
-    from it; None outside a git checkout."""
-    root = Path(__file__).resolve().parents[2]
+def source_commit(root: Path | None = None) -> str | None:
+    """The git commit of the zoo's checkout, suffixed `+modified` when tracked files other
+    than results/ differ from it (results/ is what runs write: a tournament rewrites the
+    committed leaderboard, which does not change what the next run computes); None outside a
+    git checkout. `root`: the checkout (default the zoo's)."""
+    root = root or Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
         changes = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
             cwd=root,
             capture_output=True,
             text=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,27 @@ def test_a_full_disk_is_one_line_and_keeps_what_finished(
         assert "writing /x/curve" in last
     with ResultStore(out, create=False) as store:
         assert len(store.statuses()) >= 4  # the first run's matches are all still there
+
+
+def test_provenance_ignores_what_runs_write_under_results(tmp_path):
+    """A run rewrites the committed report under results/: that must not mark the code as
+    modified; any other tracked change must."""
+    from shaping.tournament.run import source_commit
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "leaderboard.md").write_text("old report\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    head = git("rev-parse", "HEAD")
+    (tmp_path / "results" / "leaderboard.md").write_text("new report\n")
+    assert source_commit(tmp_path) == head
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert source_commit(tmp_path) == head + "+modified"
