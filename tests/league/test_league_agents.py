@@ -35,6 +35,28 @@ def cross_play(game, a: LeagueAgent, b: LeagueAgent, cache, iterations: int = 1)
     return run_match(game, (a, b), seeds=seeds, iterations=iterations, seed=0, artifacts=cache)
 
 
+def ipd_cooperation(
+    registry, ipd, cache, name: str, iterations: int = 1
+) -> tuple[float, float, float]:
+    """The cooperation of `name`'s IPD league agents in cross-play with themselves, with
+    tit-for-tat and against always-defect (the row agents' own, over the last tenth of
+    `iterations`: agents that adapt in context play several)."""
+    agents = prepared(registry, name, ipd, cache)
+    partners = [agents] + [
+        prepared(registry, p, ipd, cache) for p in ("tit_for_tat", "always_defect")
+    ]
+    window = max(1, iterations // 10)
+    self_play, tft, defector = (
+        float(
+            cross_play(ipd, agents, partner, cache, iterations)
+            .metrics["cooperation"][-window:, :, 0]
+            .mean()
+        )
+        for partner in partners
+    )
+    return self_play, tft, defector
+
+
 def test_seed_pairings_meet_every_agent_of_one_side_with_every_agent_of_the_other():
     seat_0, seat_1 = agent_index(6, 2, 0), agent_index(6, 3, 1)
     assert seat_0.tolist() == [0, 0, 0, 1, 1, 1]
@@ -124,18 +146,11 @@ def test_lola_league_agents_are_reciprocal_on_the_ipd(registry, ipd, tmp_path):
     (measured at the league's 16 agents x 200 iterations: 0.89, 0.90 and 0.16); naive
     learners' agents defect (0.00-0.02)."""
     cache = ArtifactCache(tmp_path)
-    lola = prepared(registry, "lola", ipd, cache)
-    naive = prepared(registry, "naive", ipd, cache)
-    tft = prepared(registry, "tit_for_tat", ipd, cache)
-    defector = prepared(registry, "always_defect", ipd, cache)
-
-    def cooperation(a, b):
-        return float(cross_play(ipd, a, b, cache).metrics["cooperation"][-1, :, 0].mean())
-
-    assert cooperation(lola, lola) > 0.8
-    assert cooperation(lola, tft) > 0.8
-    assert cooperation(lola, defector) < 0.3
-    assert cooperation(naive, naive) < 0.1
+    self_play, tft, defector = ipd_cooperation(registry, ipd, cache, "lola")
+    assert self_play > 0.8
+    assert tft > 0.8
+    assert defector < 0.3
+    assert ipd_cooperation(registry, ipd, cache, "naive")[0] < 0.1
 
 
 def test_sos_league_agents_are_reciprocal_and_lookahead_s_defect_on_the_ipd(
@@ -146,18 +161,11 @@ def test_sos_league_agents_are_reciprocal_and_lookahead_s_defect_on_the_ipd(
     Measured at the league's 16 agents x 200 iterations: SOS cooperates 0.71 with itself, 0.80
     with tit-for-tat and 0.22 against always-defect; LookAhead 0.07, 0.07 and 0.03."""
     cache = ArtifactCache(tmp_path)
-    sos = prepared(registry, "sos", ipd, cache)
-    lookahead = prepared(registry, "lookahead", ipd, cache)
-    tft = prepared(registry, "tit_for_tat", ipd, cache)
-    defector = prepared(registry, "always_defect", ipd, cache)
-
-    def cooperation(a, b):
-        return float(cross_play(ipd, a, b, cache).metrics["cooperation"][-1, :, 0].mean())
-
-    assert cooperation(sos, sos) > 0.6
-    assert cooperation(sos, tft) > 0.7
-    assert cooperation(sos, defector) < 0.3
-    assert cooperation(lookahead, lookahead) < 0.2
+    self_play, tft, defector = ipd_cooperation(registry, ipd, cache, "sos")
+    assert self_play > 0.6
+    assert tft > 0.7
+    assert defector < 0.3
+    assert ipd_cooperation(registry, ipd, cache, "lookahead")[0] < 0.2
 
 
 def test_loqa_league_agents_are_reciprocal_on_the_ipd(registry, ipd, tmp_path):
@@ -165,17 +173,10 @@ def test_loqa_league_agents_are_reciprocal_on_the_ipd(registry, ipd, tmp_path):
     cooperate with themselves and with tit-for-tat and defect against always-defect; measured
     at the league's 16 agents in cross-play 0.79, 0.92 and 0.05 (about 30 s; with 4 agents
     one non-cooperative agent weighs a quarter of the mean, so all 16 play)."""
-    cache = ArtifactCache(tmp_path)
-    loqa = prepared(registry, "loqa", ipd, cache)
-    tft = prepared(registry, "tit_for_tat", ipd, cache)
-    defector = prepared(registry, "always_defect", ipd, cache)
-
-    def cooperation(a, b):
-        return float(cross_play(ipd, a, b, cache).metrics["cooperation"][-1, :, 0].mean())
-
-    assert cooperation(loqa, loqa) > 0.7
-    assert cooperation(loqa, tft) > 0.8
-    assert cooperation(loqa, defector) < 0.2
+    self_play, tft, defector = ipd_cooperation(registry, ipd, ArtifactCache(tmp_path), "loqa")
+    assert self_play > 0.7
+    assert tft > 0.8
+    assert defector < 0.2
 
 
 def test_an_always_cooperating_pair_shares_the_coins(registry, tmp_path):
@@ -222,21 +223,14 @@ def test_mfos_league_agents_reciprocate_on_the_ipd_and_are_exploited_by_a_coin_d
     0.17); on the coin game the LOQA repository's league puts M-FOS at -0.42 per step against
     always-defect (measured -0.398)."""
     cache = ArtifactCache(tmp_path)
-    mfos = prepared(registry, "mfos", ipd, cache)
-    tft = prepared(registry, "tit_for_tat", ipd, cache)
-    defector = prepared(registry, "always_defect", ipd, cache)
     # in context: the meta-policy acts across its league play iterations (a meta-episode)
     iterations = league_seat(
         registry.algorithm("mfos"), registry.game("ipd"), registry.game("ipd").league
     ).play_iterations
-
-    def cooperation(a, b):
-        result = cross_play(ipd, a, b, cache, iterations=iterations)
-        return float(result.metrics["cooperation"][-10:, :, 0].mean())
-
-    assert cooperation(mfos, mfos) > 0.8
-    assert cooperation(mfos, tft) > 0.8
-    assert cooperation(mfos, defector) < 0.3
+    self_play, tft, defector = ipd_cooperation(registry, ipd, cache, "mfos", iterations)
+    assert self_play > 0.8
+    assert tft > 0.8
+    assert defector < 0.3
     game = _coin_game(registry, batch=16)
     mfos_coin = prepared(registry, "mfos", game, cache)
     defector_coin = prepared(registry, "always_defect", game, cache)
