@@ -15,6 +15,7 @@ does, with the same checks and the same one-line errors (`shaping.ZooError` subc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -165,6 +166,12 @@ def tournament(profile: str = "quick", **options: Any) -> TournamentSummary:
     `failed`, ... A run with failed matches still returns; its report marks them."""
     from shaping.tournament.run import TournamentOptions, run_tournament
 
+    known = {f.name for f in dataclasses.fields(TournamentOptions)} - {"profile"}
+    for name in options:
+        if name not in known:
+            raise ConfigError(
+                f"{name}: not a tournament option (one of {', '.join(sorted(known))})"
+            )
     return run_tournament(TournamentOptions(profile=profile, **options))
 
 

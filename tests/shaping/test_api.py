@@ -77,6 +77,11 @@ def test_report_tables_hold_the_leaderboard_s_numbers(tmp_path):
         report.cells("coin_game")
 
 
+def test_an_unknown_tournament_option_is_named():
+    with pytest.raises(ConfigError, match=r"^seats: not a tournament option \(one of "):
+        api.tournament("quick", seats=4)
+
+
 def test_the_committed_leaderboard_loads():
     report = api.load_report()
     assert set(report.games) >= {"ipd", "matching_pennies", "coin_game"}
