@@ -1389,13 +1389,13 @@ def summary_document(
     runs: list[dict[str, Any]],
     damaged: dict[str, str],
     curves: dict[str, Any],
+    league: dict[str, LeagueMeans],
 ) -> dict[str, Any]:
     """Everything the report is built from: the plan, the runs, each match's final-window
     means (float64, exact through JSON) per seed, or for a league cross-play match per agent
-    of each seat (its LeagueMeans: all the report reads of it), and the learning-together
-    matches' compact learning curves (`match_curve`). Small enough to commit next to a
-    report, so that `shaping report` rebuilds it on a fresh clone."""
-    league = all_league_means(plan, records)
+    of each seat (its LeagueMeans in `league`: all the report reads of it), and the
+    learning-together matches' compact learning curves (`match_curve`). Small enough to
+    commit next to a report, so that `shaping report` rebuilds it on a fresh clone."""
     matches = {}
     for key, record in records.items():
         entry: dict[str, Any] = {"status": record.status, "attempts": record.attempts}
@@ -1511,8 +1511,9 @@ def write_report(
         runs = store.runs()
         damaged = store.quarantined
         curves = learning_curves(plan, records)
-        document = summary_document(plan, records, runs, damaged, curves)
-        league = None
+        # reduced once, for the summary and the leaderboard alike
+        league = all_league_means(plan, records)
+        document = summary_document(plan, records, runs, damaged, curves, league)
     else:
         if summary is None or out is None:
             raise ValueError("write_report needs a store, or a summary and an output directory")
