@@ -1,6 +1,7 @@
 """The zoo from Python (a notebook, a script): play a match, run a tournament, and read a
 report's tables as pandas data frames. Everything here is what the `shaping` command line
-does, with the same checks and the same one-line errors (`shaping.ZooError` subclasses).
+does, with the same checks and the same one-line errors (subclasses of
+`shaping.contracts.errors.ZooError`).
 
     from shaping import api
 
